@@ -38,6 +38,8 @@ pub mod cipher;
 #[cfg(feature = "codec")]
 mod codec;
 pub mod fragment;
+pub mod session;
+pub mod sim;
 pub mod wire;
 
 #[cfg(feature = "codec")]

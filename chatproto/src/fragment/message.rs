@@ -18,3 +18,24 @@ pub struct Message {
     /// The plain text.
     pub text: String,
 }
+
+impl Message {
+    /// A plain (not enciphered) message; the dialect is the session's and is filled in on arrival.
+    ///
+    /// ```
+    /// use chatproto::{Message, Name, Verb};
+    /// let message = Message::new(Verb::PRIVATE_MESSAGE, Name::new("ann")?, Name::new("bob")?, "hi");
+    /// assert_eq!(message.text, "hi");
+    /// # Ok::<(), chatproto::ValidationError>(())
+    /// ```
+    pub fn new(verb: Verb, from: Name, to: Name, text: impl Into<String>) -> Message {
+        Message {
+            dialect: Dialect::default(),
+            verb,
+            from,
+            to,
+            encrypted: false,
+            text: text.into(),
+        }
+    }
+}

@@ -78,9 +78,20 @@ impl<'a> PacketView<'a> {
         let (_, raw) =
             raw_frame(frame).map_err(|_| DecodeError::WrongLength { len: input.len() })?;
         let header = raw.header;
-        // the version picks the dialect; any other is refused.
-        let dialect = Dialect::from_version(header.version)
-            .ok_or(DecodeError::UnsupportedVersion { header })?;
+        // the version picks the dialect; any other is refused. A damaged version field looks
+        // like an unknown version, so one is believed only when the frame's CRC-32 holds; otherwise the
+        // frame is damaged and wants RESEND, like any other.
+        let Some(dialect) = Dialect::from_version(header.version) else {
+            let computed = checksum::crc32(frame);
+            if computed != raw.checksum {
+                return Err(DecodeError::ChecksumMismatch {
+                    header,
+                    computed,
+                    received: raw.checksum,
+                });
+            }
+            return Err(DecodeError::UnsupportedVersion { header });
+        };
 
         let (flags, from, to, text) = match dialect {
             Dialect::V5 => {

@@ -88,6 +88,8 @@ verbs! {
     AUTH = 30,
     /// 31: ask for (or reply with) the list of commands.
     HELP = 31,
+    /// 32: a keepalive probe; confirmed like any data packet, never shown to the user.
+    PING = 32,
 }
 
 impl Verb {

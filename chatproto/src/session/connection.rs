@@ -1,0 +1,433 @@
+//! [`Session`]: one peer's reliable session, as a sans-IO state machine (PROTOCOL.md §7).
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use crate::fragment::{Fragments, Message, Reassembler};
+use crate::wire::{DecodeError, Dialect, Header, Name, Packet, PacketView, Text, Verb};
+use crate::FRAME_LEN;
+
+use super::config::SessionConfig;
+use super::event::{Event, ProtocolError, SendError, SessionError};
+use super::receive::{Arrival, ReceiveBuffer};
+use super::rtt::RetransmitTimer;
+use super::send::{ConfirmOutcome, SendBuffer};
+
+/// Which end of the conversation a session is. It matters only in v4, where the server confirms every
+/// packet and clients confirm nothing (R-3.6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The end that connected.
+    Client,
+    /// The end that accepted.
+    Server,
+}
+
+/// Most control frames (CONFIRM, RESEND) held for transmission; beyond it the oldest go, and the peer's
+/// retransmission recovers them. Keeps memory bounded against a peer that floods (R-7.6).
+const MAX_CONTROL: usize = 1024;
+
+/// One peer's session: numbering, confirmation, retransmission, ordering, fragmentation and liveness.
+///
+/// It does no IO and reads no clock. The owner feeds it frames with [`Session::handle_frame`] and the time
+/// with [`Session::handle_timeout`], sends what [`Session::poll_transmit`] gives, sleeps until
+/// [`Session::poll_timeout`], and takes [`Event`]s from [`Session::poll_event`].
+///
+/// ```
+/// use std::time::Instant;
+/// use chatproto::session::{Event, Role, Session, SessionConfig};
+/// use chatproto::{Dialect, Message, Name, Verb};
+///
+/// let now = Instant::now();
+/// let mut client = Session::new(Role::Client, Some(Dialect::V5), SessionConfig::default(), now);
+/// let mut server = Session::new(Role::Server, None, SessionConfig::default(), now);
+///
+/// let hello = Message::new(Verb::BROADCAST, Name::new("ann")?, Name::ALL, "hello");
+/// let number = client.send(&hello)?;
+/// while let Some(frame) = client.poll_transmit(now) {
+///     server.handle_frame(now, &frame);
+/// }
+/// while let Some(frame) = server.poll_transmit(now) {
+///     client.handle_frame(now, &frame);
+/// }
+/// assert_eq!(server.poll_event(), Some(Event::Message(hello)));
+/// assert_eq!(client.poll_event(), Some(Event::Confirmed { number }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Session {
+    role: Role,
+    dialect: Option<Dialect>,
+    config: SessionConfig,
+    send: SendBuffer,
+    receive: ReceiveBuffer,
+    timer: RetransmitTimer,
+    reassembler: Reassembler,
+    /// CONFIRM, RESEND and, in v4, data frames, in the order they go out.
+    control: VecDeque<[u8; FRAME_LEN]>,
+    /// v4: the last data frame sent, for RESEND (R-3.6).
+    legacy_last: Option<[u8; FRAME_LEN]>,
+    events: VecDeque<Event>,
+    last_heard: Instant,
+    last_ping: Instant,
+    closing: bool,
+    closed: bool,
+}
+
+impl Session {
+    /// A session. `dialect` is `None` for a server that learns it from the first good frame (R-7.1).
+    pub fn new(
+        role: Role,
+        dialect: Option<Dialect>,
+        config: SessionConfig,
+        now: Instant,
+    ) -> Session {
+        Session {
+            role,
+            dialect,
+            send: SendBuffer::new(config.send_window, config.send_buffer),
+            receive: ReceiveBuffer::new(config.receive_window),
+            timer: RetransmitTimer::new(config.initial_rto, config.min_rto, config.max_rto),
+            reassembler: Reassembler::new(config.max_message),
+            config,
+            control: VecDeque::new(),
+            legacy_last: None,
+            events: VecDeque::new(),
+            last_heard: now,
+            last_ping: now,
+            closing: false,
+            closed: false,
+        }
+    }
+
+    /// The session's dialect, once known.
+    pub fn dialect(&self) -> Option<Dialect> {
+        self.dialect
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// Data packets accepted by [`Session::send`] and not yet confirmed (always 0 in v4).
+    pub fn unconfirmed(&self) -> usize {
+        self.send.outstanding()
+    }
+
+    /// Packets held by the receiver, out of order or awaiting delivery.
+    pub fn held(&self) -> usize {
+        self.receive.held()
+    }
+
+    /// Whether the session has ended.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Queues a message, fragmented as needed (R-6.1, R-6.4). In v5 returns the packet number of its last
+    /// packet: [`Event::Confirmed`] with that number means the peer has it all. In v4 returns 0.
+    pub fn send(&mut self, message: &Message) -> Result<u32, SendError> {
+        if self.closing || self.closed {
+            return Err(SendError::Closed);
+        }
+        let dialect = self.dialect.unwrap_or_default();
+        let template = Packet::new(dialect, message.verb, message.from, message.to, Text::EMPTY)?;
+        let template = if message.encrypted {
+            crate::cipher::encrypt(template)
+        } else {
+            template
+        };
+        let fragments = Fragments::new(template, &message.text)?;
+        match dialect {
+            Dialect::V5 => {
+                let needed = fragments.len();
+                let room = self.send.room();
+                if needed > room {
+                    return Err(SendError::BufferFull { needed, room });
+                }
+                Ok(fragments.fold(0, |_, packet| self.send.push(packet)))
+            }
+            Dialect::Legacy => {
+                for packet in fragments {
+                    // R-3.4: old peers always send 1.
+                    let frame = packet.with_number(1).encode();
+                    self.legacy_last = Some(frame);
+                    self.control.push_back(frame);
+                }
+                Ok(0)
+            }
+        }
+    }
+
+    /// Stops accepting messages. The session closes once everything sent is confirmed.
+    pub fn close(&mut self) {
+        self.closing = true;
+        self.finish_if_drained();
+    }
+
+    fn finish_if_drained(&mut self) {
+        if self.closing && !self.closed && self.send.outstanding() == 0 && self.control.is_empty() {
+            self.closed = true;
+            self.events.push_back(Event::Closed(SessionError::Closed));
+        }
+    }
+
+    /// Feeds one frame received from the peer (any length: a wrong one is refused, R-2.4).
+    pub fn handle_frame(&mut self, now: Instant, frame: &[u8]) {
+        if self.closed {
+            return;
+        }
+        self.last_heard = now;
+        match PacketView::decode(frame) {
+            Ok(view) => self.handle_packet(now, view.to_packet()),
+            Err(error) => self.refuse_frame(error),
+        }
+    }
+
+    fn handle_packet(&mut self, now: Instant, packet: Packet) {
+        // R-7.1: the first good frame fixes a server's dialect; after that frames must match.
+        let dialect = *self.dialect.get_or_insert(packet.dialect());
+        if packet.dialect() != dialect {
+            let error = ProtocolError::DialectMismatch {
+                session: dialect,
+                got: packet.dialect(),
+            };
+            self.answer_error(&packet, &error);
+            self.events.push_back(Event::Refused(error));
+            return;
+        }
+        match dialect {
+            Dialect::V5 => self.handle_v5(now, packet),
+            Dialect::Legacy => self.handle_legacy(packet),
+        }
+    }
+
+    fn handle_v5(&mut self, now: Instant, packet: Packet) {
+        match packet.verb() {
+            Verb::CONFIRM => {
+                if let ConfirmOutcome::New { rtt } = self.send.on_confirm(packet.number(), now) {
+                    if let Some(rtt) = rtt {
+                        self.timer.on_sample(rtt);
+                    }
+                    self.events.push_back(Event::Confirmed {
+                        number: packet.number(),
+                    });
+                    self.finish_if_drained();
+                }
+            }
+            Verb::RESEND => {
+                self.send.on_resend(packet.number());
+            }
+            // R-7.10: numbering starts at 1.
+            _ if packet.number() == 0 => {
+                self.answer_error(&packet, &ProtocolError::ZeroNumber);
+                self.events
+                    .push_back(Event::Refused(ProtocolError::ZeroNumber));
+            }
+            _ => {
+                let reply_to = packet;
+                match self.receive.on_data(packet) {
+                    // R-7.6: a new packet and a duplicate are both confirmed; one beyond the window is not.
+                    Arrival::Accepted | Arrival::Duplicate => self.answer(&reply_to, Verb::CONFIRM),
+                    Arrival::BeyondWindow => {}
+                }
+                while let Some(packet) = self.receive.pop_ready() {
+                    self.deliver(packet);
+                }
+            }
+        }
+    }
+
+    fn handle_legacy(&mut self, packet: Packet) {
+        match packet.verb() {
+            Verb::CONFIRM => self.events.push_back(Event::Confirmed {
+                number: packet.number(),
+            }),
+            Verb::RESEND => {
+                // R-3.6: "send your last packet again".
+                if let Some(frame) = self.legacy_last {
+                    self.push_control(frame);
+                }
+            }
+            _ => {
+                if self.role == Role::Server {
+                    self.answer(&packet, Verb::CONFIRM);
+                }
+                self.deliver(packet);
+            }
+        }
+    }
+
+    fn deliver(&mut self, packet: Packet) {
+        if packet.verb() == Verb::PING {
+            return;
+        }
+        match self.reassembler.push(&packet) {
+            Ok(Some(message)) => self.events.push_back(Event::Message(message)),
+            Ok(None) => {}
+            Err(error) => {
+                // R-6.2, R-6.3: the partial message is gone; say so once.
+                let error = ProtocolError::from(error);
+                self.answer_error(&packet, &error);
+                self.events.push_back(Event::Refused(error));
+            }
+        }
+    }
+
+    /// R-3.11 and R-4.2: RESEND for a damaged frame, ERROR for any other refusal.
+    fn refuse_frame(&mut self, error: DecodeError) {
+        if let Some(header) = error.header() {
+            let dialect = header.dialect().or(self.dialect).unwrap_or_default();
+            let (from, to) = swapped_names(header);
+            if error.wants_resend() {
+                if let Ok(resend) = Packet::new(dialect, Verb::RESEND, from, to, Text::EMPTY) {
+                    self.push_control(resend.with_number(header.number).encode());
+                }
+            } else if header.verb != Verb::CONFIRM && header.verb != Verb::RESEND {
+                self.queue_error(dialect, from, to, header.number, &error.to_string());
+            }
+        }
+        self.events.push_back(Event::Refused(error.into()));
+    }
+
+    fn answer_error(&mut self, packet: &Packet, error: &ProtocolError) {
+        let dialect = self.dialect.unwrap_or(packet.dialect());
+        self.queue_error(
+            dialect,
+            *packet.to(),
+            *packet.from(),
+            packet.number(),
+            &error.to_string(),
+        );
+    }
+
+    /// Sends ERROR as a data packet. It is advisory (R-4.2 is a SHOULD), so with no room it is skipped
+    /// rather than letting a peer that sends garbage fill the send buffer.
+    fn queue_error(&mut self, dialect: Dialect, from: Name, to: Name, number: u32, why: &str) {
+        let text = Text::new(truncate(why, Text::CAPACITY)).unwrap_or_default();
+        let Ok(error) = Packet::new(dialect, Verb::ERROR, from, to, text) else {
+            return;
+        };
+        match dialect {
+            Dialect::V5 if self.send.room() > 0 && !self.closing => {
+                self.send.push(error);
+            }
+            Dialect::V5 => {}
+            Dialect::Legacy => self.push_control(error.with_number(number).encode()),
+        }
+    }
+
+    /// CONFIRM (or RESEND) answering `packet`, names swapped (R-3.12).
+    fn answer(&mut self, packet: &Packet, verb: Verb) {
+        if let Ok(answer) = Packet::new(
+            packet.dialect(),
+            verb,
+            *packet.to(),
+            *packet.from(),
+            Text::EMPTY,
+        ) {
+            self.push_control(answer.with_number(packet.number()).encode());
+        }
+    }
+
+    fn push_control(&mut self, frame: [u8; FRAME_LEN]) {
+        if self.control.len() >= MAX_CONTROL {
+            self.control.pop_front();
+        }
+        self.control.push_back(frame);
+    }
+
+    /// The next frame to send, if any. Call until it returns `None`, and send the frames in order; a
+    /// stream transport should write them in one batch.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<[u8; FRAME_LEN]> {
+        if self.closed {
+            return None;
+        }
+        if let Some(frame) = self.control.pop_front() {
+            return Some(frame);
+        }
+        let frame = self.send.poll_transmit(now);
+        if frame.is_none() {
+            self.finish_if_drained();
+        }
+        frame
+    }
+
+    /// When [`Session::handle_timeout`] must next be called, if ever.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed || self.dialect == Some(Dialect::Legacy) {
+            return None;
+        }
+        let dead = self.last_heard + self.config.dead_after;
+        let retransmit = self.send.next_timeout(self.timer.rto());
+        let keepalive = self.keepalive_due();
+        [Some(dead), retransmit, keepalive]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn keepalive_due(&self) -> Option<Instant> {
+        // While data is unconfirmed its retransmissions already probe the peer.
+        if self.send.outstanding() > 0 || self.closing {
+            return None;
+        }
+        Some(self.last_heard.max(self.last_ping) + self.config.keepalive_interval)
+    }
+
+    /// Advances the timers to `now`: retransmits (R-7.3), probes (R-7.8), declares the peer gone (R-7.9).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.closed || self.dialect == Some(Dialect::Legacy) {
+            return;
+        }
+        let silent_for = now.saturating_duration_since(self.last_heard);
+        if silent_for >= self.config.dead_after {
+            self.closed = true;
+            self.events
+                .push_back(Event::Closed(SessionError::PeerGone { silent_for }));
+            return;
+        }
+        if self.send.on_timeout(now, self.timer.rto()) > 0 {
+            self.timer.on_expiry();
+        }
+        if self.keepalive_due().is_some_and(|due| due <= now) && self.send.room() > 0 {
+            self.last_ping = now;
+            if let Ok(ping) = Packet::new(
+                Dialect::V5,
+                Verb::PING,
+                Name::EMPTY,
+                Name::EMPTY,
+                Text::EMPTY,
+            ) {
+                self.send.push(ping);
+            }
+        }
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+}
+
+/// The header's names, swapped for the answer; a name that is not valid becomes empty.
+fn swapped_names(header: &Header) -> (Name, Name) {
+    let name = |raw: &[u8]| {
+        let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+        std::str::from_utf8(&raw[..end])
+            .ok()
+            .and_then(|s| Name::new(s).ok())
+            .unwrap_or_default()
+    };
+    (name(&header.to), name(&header.from))
+}
+
+/// `s` cut to at most `max` bytes at a character boundary.
+fn truncate(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}

@@ -1,0 +1,76 @@
+//! [`ReceiveBuffer`]: duplicate suppression and in-order delivery within a window.
+
+use std::collections::BTreeMap;
+
+use crate::wire::Packet;
+
+/// What became of a received data packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arrival {
+    /// New: held for delivery. Confirm it.
+    Accepted,
+    /// Seen before: dropped. Confirm it again, since the sender evidently missed the confirmation.
+    Duplicate,
+    /// Too far ahead of the next expected number: dropped unconfirmed, so the sender will retransmit.
+    BeyondWindow,
+}
+
+/// The receiver's half of a session.
+#[derive(Debug)]
+pub struct ReceiveBuffer {
+    next_expected: u32,
+    window: u32,
+    /// Packets that arrived ahead of a gap, at most `window` of them.
+    ahead: BTreeMap<u32, Packet>,
+    /// The packet at `next_expected`, when it has arrived and not yet been taken.
+    ready: Option<Packet>,
+}
+
+impl ReceiveBuffer {
+    pub fn new(window: u32) -> ReceiveBuffer {
+        ReceiveBuffer {
+            next_expected: 1,
+            window: window.max(1),
+            ahead: BTreeMap::new(),
+            ready: None,
+        }
+    }
+
+    /// Packets held.
+    pub fn held(&self) -> usize {
+        self.ahead.len() + usize::from(self.ready.is_some())
+    }
+
+    /// Files one data packet by its number.
+    pub fn on_data(&mut self, packet: Packet) -> Arrival {
+        let number = packet.number();
+        let offset = number.wrapping_sub(self.next_expected);
+        // Numbers below the next expected one wrap to huge offsets: they are duplicates.
+        if offset >= u32::MAX / 2 {
+            return Arrival::Duplicate;
+        }
+        if offset >= self.window {
+            return Arrival::BeyondWindow;
+        }
+        if offset == 0 {
+            if self.ready.is_some() {
+                return Arrival::Duplicate;
+            }
+            self.ready = Some(packet);
+            return Arrival::Accepted;
+        }
+        if self.ahead.contains_key(&number) {
+            return Arrival::Duplicate;
+        }
+        self.ahead.insert(number, packet);
+        Arrival::Accepted
+    }
+
+    /// The next packet in order, if it has arrived.
+    pub fn pop_ready(&mut self) -> Option<Packet> {
+        let packet = self.ready.take()?;
+        self.next_expected = self.next_expected.wrapping_add(1);
+        self.ready = self.ahead.remove(&self.next_expected);
+        Some(packet)
+    }
+}

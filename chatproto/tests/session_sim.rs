@@ -1,0 +1,222 @@
+//! Sessions under a hostile simulated network (PROTOCOL.md §7): every message arrives exactly once and in
+//! order, whatever the seed. Deterministic: a failure names its seed, and the same seed replays it.
+
+use std::time::{Duration, Instant};
+
+use chatproto::session::{Event, Role, Session, SessionConfig, SessionError};
+use chatproto::sim::{FaultConfig, SimPair};
+use chatproto::{Dialect, Message, Name, Verb};
+
+/// The text of message `i` from `who`: its index first, and every 97th one long enough to fragment.
+fn text(who: &str, i: u32) -> String {
+    let mut text = format!("{i} from {who}");
+    if i % 97 == 0 {
+        text.push(' ');
+        text.push_str(&"é".repeat(300)); // 600 bytes: three fragments
+    }
+    text
+}
+
+/// Tracks what one side has received and checks order and uniqueness as it goes.
+struct Inbox {
+    who: &'static str,
+    next: u32,
+}
+
+impl Inbox {
+    fn take(&mut self, events: &[Event], seed: u64) {
+        for event in events {
+            match event {
+                Event::Message(message) => {
+                    assert_eq!(
+                        message.text,
+                        text(self.who, self.next),
+                        "seed {seed}: wrong message"
+                    );
+                    self.next += 1;
+                }
+                Event::Closed(error) => panic!("seed {seed}: session closed: {error}"),
+                Event::Confirmed { .. } | Event::Refused(_) => {}
+            }
+        }
+    }
+}
+
+fn exchange(seed: u64, network: FaultConfig, count: u32) -> SimPair {
+    let start = Instant::now();
+    let a = Session::new(
+        Role::Client,
+        Some(Dialect::V5),
+        SessionConfig::default(),
+        start,
+    );
+    let b = Session::new(Role::Server, None, SessionConfig::default(), start);
+    let mut pair = SimPair::new(a, b, network, seed, start);
+    let (ann, bob) = (Name::new("ann").unwrap(), Name::new("bob").unwrap());
+    let (mut sent_a, mut sent_b) = (0, 0);
+    let mut inbox_a = Inbox {
+        who: "bob",
+        next: 0,
+    };
+    let mut inbox_b = Inbox {
+        who: "ann",
+        next: 0,
+    };
+    let deadline = start + Duration::from_secs(3600);
+    while inbox_a.next < count || inbox_b.next < count {
+        // Offer as much as the send buffers take; a full buffer is backpressure, not loss.
+        while sent_a < count
+            && pair
+                .a
+                .send(&Message::new(
+                    Verb::PRIVATE_MESSAGE,
+                    ann,
+                    bob,
+                    text("ann", sent_a),
+                ))
+                .is_ok()
+        {
+            sent_a += 1;
+        }
+        while sent_b < count
+            && pair
+                .b
+                .send(&Message::new(
+                    Verb::PRIVATE_MESSAGE,
+                    bob,
+                    ann,
+                    text("bob", sent_b),
+                ))
+                .is_ok()
+        {
+            sent_b += 1;
+        }
+        let (a_events, b_events) = pair.step().expect("the simulation stalled");
+        inbox_a.take(&a_events, seed);
+        inbox_b.take(&b_events, seed);
+        assert!(
+            pair.now() < deadline,
+            "seed {seed}: not done after an hour of simulated time"
+        );
+    }
+    pair
+}
+
+#[test]
+fn ten_thousand_messages_each_way_through_a_hostile_network() {
+    // 20 % loss, 5 % duplication, 10 % reordering, 1 % corruption (R-7.2 … ).
+    for seed in [1, 2, 3] {
+        let pair = exchange(seed, FaultConfig::hostile(Duration::from_millis(5)), 10_000);
+        assert_eq!(
+            pair.a.held(),
+            0,
+            "seed {seed}: receiver still holds packets"
+        );
+    }
+}
+
+#[test]
+fn more_seeds_with_fewer_messages() {
+    for seed in 10..30 {
+        exchange(seed, FaultConfig::hostile(Duration::from_millis(2)), 500);
+    }
+}
+
+#[test]
+fn buffers_stay_bounded_under_faults() {
+    let config = SessionConfig::default();
+    let start = Instant::now();
+    let a = Session::new(Role::Client, Some(Dialect::V5), config.clone(), start);
+    let b = Session::new(Role::Server, None, config.clone(), start);
+    let mut pair = SimPair::new(
+        a,
+        b,
+        FaultConfig::hostile(Duration::from_millis(5)),
+        99,
+        start,
+    );
+    let (ann, bob) = (Name::new("ann").unwrap(), Name::new("bob").unwrap());
+    for _ in 0..20_000 {
+        while pair
+            .a
+            .send(&Message::new(Verb::BROADCAST, ann, bob, "x"))
+            .is_ok()
+        {}
+        assert!(pair.a.unconfirmed() <= config.send_buffer + config.send_window as usize);
+        assert!(pair.b.held() <= config.receive_window as usize);
+        let Some((_, b_events)) = pair.step() else {
+            break;
+        };
+        drop(b_events);
+    }
+}
+
+#[test]
+fn a_vanished_peer_is_declared_gone_within_the_limit() {
+    let config = SessionConfig {
+        dead_after: Duration::from_secs(3),
+        ..SessionConfig::default()
+    };
+    let start = Instant::now();
+    let a = Session::new(Role::Client, Some(Dialect::V5), config.clone(), start);
+    let b = Session::new(Role::Server, None, config.clone(), start);
+    // Every frame is lost: from a's point of view, b has vanished.
+    let network = FaultConfig {
+        loss: 1.0,
+        ..FaultConfig::clean(Duration::from_millis(5))
+    };
+    let mut pair = SimPair::new(a, b, network, 5, start);
+    pair.a
+        .send(&Message::new(
+            Verb::BROADCAST,
+            Name::new("ann").unwrap(),
+            Name::ALL,
+            "anyone?",
+        ))
+        .unwrap();
+    let mut gone_at = None;
+    pair.run_until(Duration::from_secs(60), |a_events, _| {
+        for event in a_events {
+            if let Event::Closed(SessionError::PeerGone { silent_for }) = event {
+                gone_at = Some(*silent_for);
+                return true;
+            }
+        }
+        false
+    });
+    let silent_for = gone_at.expect("peer never declared gone");
+    assert!(
+        silent_for >= config.dead_after,
+        "declared gone early: {silent_for:?}"
+    );
+    // Detected at the limit, not whenever the backed-off retransmission timer next fires.
+    assert!(
+        silent_for < config.dead_after + Duration::from_millis(1),
+        "declared gone late: {silent_for:?}"
+    );
+    assert!(pair.a.is_closed());
+    assert!(pair.a.unconfirmed() <= 1, "nothing grew while waiting");
+}
+
+#[test]
+fn an_idle_session_keeps_itself_alive_with_pings() {
+    let config = SessionConfig::default();
+    let start = Instant::now();
+    let a = Session::new(Role::Client, Some(Dialect::V5), config.clone(), start);
+    let b = Session::new(Role::Server, Some(Dialect::V5), config.clone(), start);
+    let mut pair = SimPair::new(a, b, FaultConfig::clean(Duration::from_millis(5)), 1, start);
+    let mut events = Vec::new();
+    // Ten times the dead-peer limit with no application traffic at all.
+    pair.run_until(config.dead_after * 10, |a, b| {
+        events.extend(a.iter().chain(b).cloned());
+        false
+    });
+    assert!(
+        !pair.a.is_closed() && !pair.b.is_closed(),
+        "an idle but healthy peer was declared gone"
+    );
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Message(_))),
+        "PING must not reach the application"
+    );
+}
