@@ -1,7 +1,39 @@
 //! # chatproto-udp
 //!
-//! The tokio UDP transport for chatproto. **Not written yet**: this crate is a placeholder in the
-//! workspace, so that the layout is in place; it exports nothing. The adapter, behind the `Transport` trait,
-//! comes with the reliable-session work.
+//! The tokio UDP transport for chatproto: one frame per datagram (PROTOCOL.md R-2.4), each peer driven by
+//! a [`chatproto::session::Session`], which is all that stands between users and lost, duplicated or
+//! reordered datagrams.
+//!
+//! ```no_run
+//! use chatproto::transport::{Incoming, Listener, Transport};
+//! use chatproto::{Message, Name, Verb};
+//! use chatproto_udp::{connect, UdpChatListener, UdpOptions};
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut listener = UdpChatListener::bind("127.0.0.1:0".parse()?, UdpOptions::default()).await?;
+//! let addr = listener.local_addr()?;
+//! let mut client = connect(addr, UdpOptions::default()).await?;
+//! let mut server_side = listener.accept().await?;
+//! client.send(Message::new(Verb::BROADCAST, Name::new("ann")?, Name::ALL, "hi")).await?;
+//! assert!(matches!(server_side.recv().await?, Some(Incoming::Message(_))));
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//!
+//! - `socket`: [`DatagramSocket`], the socket operations used, so a simulated network can stand in.
+//! - `peer`: [`PeerReader`] and [`PeerWriter`], one peer's frames over a shared socket.
+//! - `client`: [`connect`], with retries, progress and a time limit.
+//! - `listener`: [`UdpChatListener`], which demultiplexes datagrams into per-peer sessions.
 
 #![warn(missing_docs)]
+
+mod client;
+mod listener;
+mod peer;
+mod socket;
+
+pub use client::{connect, connect_on, connect_with_progress, UdpOptions};
+pub use listener::UdpChatListener;
+pub use peer::{PeerReader, PeerWriter};
+pub use socket::DatagramSocket;

@@ -23,6 +23,10 @@
 //! - [`cipher`]: the rotate-13 obfuscation behind the encrypted flag.
 //! - [`fragment`]: [`Fragments`] splits long messages, [`Reassembler`] joins them within a limit.
 //! - `codec` (feature `codec`, on by default): [`PacketCodec`], a `tokio_util` `Decoder`/`Encoder`.
+//! - [`session`]: [`Session`](session::Session), the sans-IO reliable session (PROTOCOL.md §7).
+//! - [`sim`]: seeded faults and [`SimPair`](sim::SimPair), two sessions in simulated time.
+//! - `transport` (feature `transport`, on by default): the `Transport` and `Listener` traits, the task
+//!   that drives a session over any frame carrier, an in-memory carrier and a fault-injecting wrapper.
 //!
 //! # Errors
 //!
@@ -40,6 +44,8 @@ mod codec;
 pub mod fragment;
 pub mod session;
 pub mod sim;
+#[cfg(feature = "transport")]
+pub mod transport;
 pub mod wire;
 
 #[cfg(feature = "codec")]

@@ -160,6 +160,13 @@ impl Session {
         }
     }
 
+    /// Queues a PING and returns its number: a peer that confirms it is there. A UDP client uses
+    /// this to find out whether anyone is listening.
+    pub fn ping(&mut self) -> Result<u32, SendError> {
+        let message = Message::new(Verb::PING, Name::EMPTY, Name::EMPTY, "");
+        self.send(&message).map(|number| number.max(1))
+    }
+
     /// Stops accepting messages. The session closes once everything sent is confirmed.
     pub fn close(&mut self) {
         self.closing = true;
