@@ -25,15 +25,18 @@
 //! - `peer`: [`PeerReader`] and [`PeerWriter`], one peer's frames over a shared socket.
 //! - `client`: [`connect`], with retries, progress and a time limit.
 //! - `listener`: [`UdpChatListener`], which demultiplexes datagrams into per-peer sessions.
+//! - `faulty`: [`FaultySocket`], seeded loss, duplication, reordering, delay and corruption, for tests.
 
 #![warn(missing_docs)]
 
 mod client;
+mod faulty;
 mod listener;
 mod peer;
 mod socket;
 
 pub use client::{connect, connect_on, connect_with_progress, UdpOptions};
+pub use faulty::FaultySocket;
 pub use listener::UdpChatListener;
 pub use peer::{PeerReader, PeerWriter};
 pub use socket::DatagramSocket;
