@@ -54,17 +54,11 @@ impl MessageKey {
     }
 }
 
+/// The message being collected.
 #[derive(Debug)]
-enum State {
-    Idle,
-    Collecting {
-        key: MessageKey,
-        text: String,
-    },
-    /// Skipping the rest of a message that broke the limit, until its last fragment.
-    Discarding {
-        key: MessageKey,
-    },
+struct Collecting {
+    key: MessageKey,
+    text: String,
 }
 
 /// Reassembles the packets of one peer, fed in order (the session layer guarantees order).
@@ -85,7 +79,10 @@ enum State {
 #[derive(Debug)]
 pub struct Reassembler {
     limit: usize,
-    state: State,
+    collecting: Option<Collecting>,
+    /// Messages whose remaining fragments are dropped as they come, because the message broke the limit
+    /// or was interleaved. At most two: the interrupted message and the one that interrupted it.
+    discarding: [Option<MessageKey>; 2],
 }
 
 impl Reassembler {
@@ -93,7 +90,8 @@ impl Reassembler {
     pub fn new(limit: usize) -> Reassembler {
         Reassembler {
             limit,
-            state: State::Idle,
+            collecting: None,
+            discarding: [None, None],
         }
     }
 
@@ -104,10 +102,7 @@ impl Reassembler {
 
     /// Bytes held for the message in progress.
     pub fn buffered(&self) -> usize {
-        match &self.state {
-            State::Collecting { text, .. } => text.len(),
-            _ => 0,
-        }
+        self.collecting.as_ref().map_or(0, |c| c.text.len())
     }
 
     /// Feeds the next packet of this peer. Returns the whole message when `packet` completes one.
@@ -115,36 +110,40 @@ impl Reassembler {
         let key = MessageKey::of(packet);
         let more = packet.flags().has_more_fragments();
         let piece = packet.text().as_str();
-        match std::mem::replace(&mut self.state, State::Idle) {
-            State::Idle if !more => {
-                if piece.len() > self.limit {
-                    return Err(ReassemblyError::TooLong {
-                        from: key.from,
-                        limit: self.limit,
-                    });
-                }
-                let mut text = String::with_capacity(piece.len());
-                push_plain(&mut text, piece, key.encrypted);
-                Ok(Some(message(packet.dialect(), key, text)))
+        if let Some(slot) = self.discarding.iter_mut().find(|slot| **slot == Some(key)) {
+            // The rest of a message already refused: dropped, and forgotten after its last fragment.
+            if !more {
+                *slot = None;
             }
-            State::Idle => self.collect(key, more, String::new(), piece, packet.dialect()),
-            State::Collecting { key: open, text } if open == key => {
-                self.collect(key, more, text, piece, packet.dialect())
-            }
-            State::Discarding { key: open } if open == key => {
+            return Ok(None);
+        }
+        let text = match self.collecting.take() {
+            Some(open) if open.key == key => open.text,
+            Some(open) => {
+                // fragments of one message are consecutive. Whatever is left of both messages
+                // is dropped, so neither can be delivered without its head.
+                self.discard(open.key);
                 if more {
-                    self.state = State::Discarding { key };
+                    self.discard(key);
                 }
-                Ok(None)
-            }
-            State::Collecting { key: open, .. } | State::Discarding { key: open } => {
-                // fragments of one message are consecutive.
-                Err(ReassemblyError::Interleaved {
-                    verb: open.verb,
-                    from: open.from,
+                return Err(ReassemblyError::Interleaved {
+                    verb: open.key.verb,
+                    from: open.key.from,
                     got_verb: key.verb,
                     got_from: key.from,
-                })
+                });
+            }
+            None => String::new(),
+        };
+        self.collect(key, more, text, piece, packet.dialect())
+    }
+
+    fn discard(&mut self, key: MessageKey) {
+        match self.discarding.iter_mut().find(|slot| slot.is_none()) {
+            Some(slot) => *slot = Some(key),
+            None => {
+                self.discarding[0] = self.discarding[1];
+                self.discarding[1] = Some(key);
             }
         }
     }
@@ -160,7 +159,7 @@ impl Reassembler {
         // bounded before anything is stored.
         if text.len() + piece.len() > self.limit {
             if more {
-                self.state = State::Discarding { key };
+                self.discard(key);
             }
             return Err(ReassemblyError::TooLong {
                 from: key.from,
@@ -169,7 +168,7 @@ impl Reassembler {
         }
         push_plain(&mut text, piece, key.encrypted);
         if more {
-            self.state = State::Collecting { key, text };
+            self.collecting = Some(Collecting { key, text });
             Ok(None)
         } else {
             Ok(Some(message(dialect, key, text)))
