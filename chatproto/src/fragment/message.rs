@@ -17,6 +17,9 @@ pub struct Message {
     pub encrypted: bool,
     /// The plain text.
     pub text: String,
+    /// The packet number of its last packet, as received (v5); 0 for a message built locally and in v4.
+    /// A server quotes it in DELIVERED receipts.
+    pub number: u32,
 }
 
 impl Message {
@@ -36,6 +39,7 @@ impl Message {
             to,
             encrypted: false,
             text: text.into(),
+            number: 0,
         }
     }
 }

@@ -135,7 +135,7 @@ impl Reassembler {
             }
             None => String::new(),
         };
-        self.collect(key, more, text, piece, packet.dialect())
+        self.collect(key, more, text, piece, packet)
     }
 
     fn discard(&mut self, key: MessageKey) {
@@ -154,8 +154,9 @@ impl Reassembler {
         more: bool,
         mut text: String,
         piece: &str,
-        dialect: Dialect,
+        packet: &Packet,
     ) -> Result<Option<Message>, ReassemblyError> {
+        let (dialect, number) = (packet.dialect(), packet.number());
         // bounded before anything is stored.
         if text.len() + piece.len() > self.limit {
             if more {
@@ -171,7 +172,7 @@ impl Reassembler {
             self.collecting = Some(Collecting { key, text });
             Ok(None)
         } else {
-            Ok(Some(message(dialect, key, text)))
+            Ok(Some(message(dialect, key, text, number)))
         }
     }
 }
@@ -182,7 +183,7 @@ impl Default for Reassembler {
     }
 }
 
-fn message(dialect: Dialect, key: MessageKey, text: String) -> Message {
+fn message(dialect: Dialect, key: MessageKey, text: String, number: u32) -> Message {
     Message {
         dialect,
         verb: key.verb,
@@ -190,6 +191,7 @@ fn message(dialect: Dialect, key: MessageKey, text: String) -> Message {
         to: key.to,
         encrypted: key.encrypted,
         text,
+        number,
     }
 }
 

@@ -50,7 +50,10 @@ const MAX_CONTROL: usize = 1024;
 /// while let Some(frame) = server.poll_transmit(now) {
 ///     client.handle_frame(now, &frame);
 /// }
-/// assert_eq!(server.poll_event(), Some(Event::Message(hello)));
+/// match server.poll_event() {
+///     Some(Event::Message(got)) => assert_eq!((got.text.as_str(), got.number), ("hello", number)),
+///     other => panic!("expected the message, got {other:?}"),
+/// }
 /// assert_eq!(client.poll_event(), Some(Event::Confirmed { number }));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -70,6 +73,8 @@ pub struct Session {
     events: VecDeque<Event>,
     last_heard: Instant,
     last_ping: Instant,
+    /// The wall clock in ms since the Unix epoch, as last told; v5 CONFIRMs carry it (R-3.12).
+    wall_clock: Option<u64>,
     closing: bool,
     closed: bool,
 }
@@ -95,6 +100,7 @@ impl Session {
             events: VecDeque::new(),
             last_heard: now,
             last_ping: now,
+            wall_clock: None,
             closing: false,
             closed: false,
         }
@@ -165,6 +171,13 @@ impl Session {
     pub fn ping(&mut self) -> Result<u32, SendError> {
         let message = Message::new(Verb::PING, Name::EMPTY, Name::EMPTY, "");
         self.send(&message).map(|number| number.max(1))
+    }
+
+    /// Tells the session the wall-clock time, in milliseconds since the Unix epoch. From then on its v5
+    /// CONFIRMs carry it, so that a sender can show when its message was accepted (R-3.12, R-8.12). The
+    /// session reads no clock of its own.
+    pub fn set_wall_clock(&mut self, unix_ms: u64) {
+        self.wall_clock = Some(unix_ms);
     }
 
     /// Stops accepting messages. The session closes once everything sent is confirmed.
@@ -325,14 +338,21 @@ impl Session {
         }
     }
 
-    /// CONFIRM (or RESEND) answering `packet`, names swapped (R-3.12).
+    /// CONFIRM (or RESEND) answering `packet`, names swapped, a v5 CONFIRM with the time (R-3.12).
     fn answer(&mut self, packet: &Packet, verb: Verb) {
+        let mut digits = [0; 20];
+        let text = match self.wall_clock {
+            Some(ms) if verb == Verb::CONFIRM && packet.dialect() == Dialect::V5 => {
+                Text::new(decimal(ms, &mut digits)).unwrap_or_default()
+            }
+            _ => Text::EMPTY,
+        };
         if let Ok(answer) = Packet::new(
             packet.dialect(),
             verb,
             *packet.to(),
             *packet.from(),
-            Text::EMPTY,
+            text,
         ) {
             self.push_control(answer.with_number(packet.number()).encode());
         }
@@ -428,6 +448,20 @@ fn swapped_names(header: &Header) -> (Name, Name) {
             .unwrap_or_default()
     };
     (name(&header.to), name(&header.from))
+}
+
+/// `n` in decimal, written into `buf` without allocating.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[at..]).unwrap_or("0")
 }
 
 /// `s` cut to at most `max` bytes at a character boundary.

@@ -227,6 +227,7 @@ impl Driver {
                         return Ok(());
                     }
                     let now = self::now();
+                    self.session.set_wall_clock(unix_ms());
                     for frame in batch.iter() {
                         self.session.handle_frame(now, frame);
                     }
@@ -287,6 +288,13 @@ impl Driver {
             }
         }
     }
+}
+
+/// The wall clock for CONFIRM timestamps, in ms since the Unix epoch.
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {

@@ -73,7 +73,10 @@ impl FrameWriter for MemoryWriter {
 /// let (mut client, mut server) = memory::pair(Default::default());
 /// let hello = Message::new(Verb::BROADCAST, Name::new("ann")?, Name::ALL, "hello");
 /// let number = client.send(hello.clone()).await?;
-/// assert_eq!(server.recv().await?, Some(Incoming::Message(hello)));
+/// match server.recv().await? {
+///     Some(Incoming::Message(got)) => assert_eq!(got.text, hello.text),
+///     other => panic!("expected the message, got {other:?}"),
+/// }
 /// assert_eq!(client.recv().await?, Some(Incoming::Confirmed(number)));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
