@@ -38,6 +38,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod chat;
 pub mod cipher;
 #[cfg(feature = "codec")]
 mod codec;

@@ -1,0 +1,305 @@
+//! [`Hub`]: the chat server's routing core, as a sans-IO state machine (PROTOCOL.md §8).
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use crate::fragment::Message;
+use crate::wire::{Dialect, Name, Verb};
+
+use super::io::{ClientId, Input, Output, Receipt};
+use super::store::{PasswordHasher, Store, StoreError};
+use super::throttle::LoginThrottle;
+
+/// The room everyone is in (R-8.9).
+pub const GENERAL: &str = "General";
+
+/// One session, as the hub sees it.
+#[derive(Debug)]
+pub(super) struct Client {
+    pub(super) name: Option<Name>,
+    pub(super) dialect: Dialect,
+}
+
+/// A room and its members, in the order they joined.
+#[derive(Debug)]
+pub(super) struct Room {
+    pub(super) name: Name,
+    pub(super) members: Vec<Name>,
+}
+
+/// The chat server's state and rules, fed [`Input`]s and returning [`Output`]s. It does no IO and reads no
+/// clock: `now` drives the login throttle, `wall_ms` stamps history and receipts. Storage sits behind
+/// [`Store`], password hashing behind [`PasswordHasher`].
+///
+/// ```
+/// use std::time::Instant;
+/// use chatproto::chat::{ClientId, Hub, Input, MemoryStore, Output, PlainTextForTests};
+/// use chatproto::{Message, Name, Verb};
+///
+/// let mut hub = Hub::new(MemoryStore::default(), PlainTextForTests);
+/// let ann = ClientId(1);
+/// hub.handle(Instant::now(), 0, Input::Connected(ann));
+/// let login = Message::new(Verb::LOGIN, Name::new("ann")?, Name::SERVER, "");
+/// let out = hub.handle(Instant::now(), 0, Input::Received(ann, login));
+/// assert!(out.iter().any(|o| matches!(o,
+///     Output::Send { to, message, .. } if *to == ann && message.text == "ann has connected.")));
+/// # Ok::<(), chatproto::ValidationError>(())
+/// ```
+#[derive(Debug)]
+pub struct Hub<S, H> {
+    pub(super) store: S,
+    pub(super) hasher: H,
+    pub(super) clients: HashMap<ClientId, Client>,
+    /// Online users in login order (R-8.8).
+    pub(super) online: Vec<(Name, ClientId)>,
+    /// Rooms in the order created; `General` first.
+    pub(super) rooms: Vec<Room>,
+    /// Pending invitations, (inviter, invitee).
+    pub(super) invitations: Vec<(Name, Name)>,
+    /// One-to-one chats, both directions.
+    pub(super) chats: HashMap<Name, Name>,
+    pub(super) throttle: LoginThrottle,
+    pub(super) out: Vec<Output>,
+    pub(super) now: Instant,
+    pub(super) wall_ms: u64,
+}
+
+impl<S: Store, H: PasswordHasher> Hub<S, H> {
+    /// A hub with no one connected and only the room `General`.
+    pub fn new(store: S, hasher: H) -> Hub<S, H> {
+        let general = Room {
+            name: Name::new(GENERAL).unwrap_or_default(),
+            members: Vec::new(),
+        };
+        Hub {
+            store,
+            hasher,
+            clients: HashMap::new(),
+            online: Vec::new(),
+            rooms: vec![general],
+            invitations: Vec::new(),
+            chats: HashMap::new(),
+            throttle: LoginThrottle::default(),
+            out: Vec::new(),
+            now: Instant::now(),
+            wall_ms: 0,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// How many sessions are connected, logged in or not.
+    pub fn connected(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// Handles one input and returns what to do about it, in order.
+    pub fn handle(&mut self, now: Instant, wall_ms: u64, input: Input) -> Vec<Output> {
+        self.now = now;
+        self.wall_ms = wall_ms;
+        match input {
+            Input::Connected(client) => {
+                self.clients.insert(
+                    client,
+                    Client {
+                        name: None,
+                        dialect: Dialect::V5,
+                    },
+                );
+            }
+            Input::Received(client, message) => self.received(client, message),
+            Input::Delivered(receipt) => self.delivered(receipt),
+            Input::Disconnected(client) => {
+                self.leave(client, false);
+                self.clients.remove(&client);
+            }
+            Input::Shutdown(reason) => self.shutdown(&reason),
+        }
+        std::mem::take(&mut self.out)
+    }
+
+    fn received(&mut self, client: ClientId, message: Message) {
+        let Some(state) = self.clients.get_mut(&client) else {
+            return;
+        };
+        state.dialect = message.dialect;
+        let result = match state.name {
+            None => self.before_login(client, &message),
+            // R-8.7: after login, from_name must be the session's own.
+            Some(name) if message.from != name => {
+                self.error(
+                    client,
+                    &format!("you are logged in as {name}, not {}", message.from),
+                );
+                Ok(())
+            }
+            Some(name) => self.after_login(client, name, message.clone()),
+        };
+        if let Err(error) = result {
+            self.error(client, &format!("{error}; nothing was done"));
+        }
+        // R-8.13: confirmed only now, after whatever it caused is stored.
+        if message.number != 0 {
+            self.out.push(Output::Confirm {
+                client,
+                number: message.number,
+            });
+        }
+    }
+
+    fn before_login(&mut self, client: ClientId, message: &Message) -> Result<(), StoreError> {
+        match message.verb {
+            Verb::LOGIN => self.login(client, message.from),
+            Verb::REGISTER => self.register(client, message.from, &message.text),
+            Verb::AUTH => self.authenticate(client, message.from, &message.text),
+            Verb::HELP => {
+                self.help(client);
+                Ok(())
+            }
+            // R-8.1.
+            verb => {
+                self.error(client, &format!("log in before {verb}"));
+                Ok(())
+            }
+        }
+    }
+
+    fn after_login(
+        &mut self,
+        client: ClientId,
+        name: Name,
+        message: Message,
+    ) -> Result<(), StoreError> {
+        match message.verb {
+            Verb::LOGIN | Verb::REGISTER | Verb::AUTH => {
+                self.error(client, &format!("already logged in as {name}"));
+                Ok(())
+            }
+            Verb::BROADCAST => self.broadcast(message),
+            Verb::PRIVATE_MESSAGE => self.private_message(client, message),
+            Verb::WHO => {
+                self.who(client);
+                Ok(())
+            }
+            Verb::ROOM_CREATE => self.room_create(client, &message),
+            Verb::ROOM_JOIN => self.room_join(client, name, &message),
+            Verb::ROOM_LEAVE => self.room_leave(client, name, &message),
+            Verb::ROOM_LIST => self.room_list(client),
+            Verb::ROOM_MEMBERS => self.room_members(client, &message),
+            Verb::ROOM_MESSAGE => self.room_message(client, name, message),
+            Verb::CHAT_INVITE | Verb::CHAT_ACCEPT | Verb::CHAT_DECLINE | Verb::CHAT_END => {
+                self.chat(client, name, &message);
+                Ok(())
+            }
+            Verb::HISTORY_REQUEST => self.history(client, name, &message.text),
+            Verb::HELP => {
+                self.help(client);
+                Ok(())
+            }
+            Verb::QUIT => {
+                self.leave(client, true);
+                self.out.push(Output::Close(client));
+                Ok(())
+            }
+            // An ERROR from a client answers something of ours; there is nothing to do.
+            Verb::ERROR => Ok(()),
+            verb => {
+                self.error(client, &format!("clients do not send {verb}"));
+                Ok(())
+            }
+        }
+    }
+
+    fn delivered(&mut self, receipt: Receipt) {
+        // R-8.12: DELIVERED goes to a v5 sender that is still online.
+        let Some(sender) = self.client_of(&receipt.sender) else {
+            return;
+        };
+        if self.dialect_of(sender) == Dialect::V5 {
+            let text = format!("{} {}", receipt.number, self.wall_ms);
+            self.send(
+                sender,
+                Message::new(Verb::DELIVERED, receipt.recipient, receipt.sender, text),
+                None,
+            );
+        }
+    }
+
+    fn shutdown(&mut self, reason: &str) {
+        // R-8.16: storage first, then everyone is told.
+        // A failed flush cannot stop the shutdown; what was confirmed was durable already (R-8.13).
+        let _ = self.store.flush();
+        let mut clients: Vec<ClientId> = self.clients.keys().copied().collect();
+        clients.sort();
+        for client in clients {
+            self.send(
+                client,
+                Message::new(Verb::SHUTDOWN, Name::SERVER, Name::ALL, reason),
+                None,
+            );
+            self.out.push(Output::Close(client));
+        }
+    }
+
+    // Helpers shared by the feature files.
+
+    pub(super) fn client_of(&self, name: &Name) -> Option<ClientId> {
+        self.online.iter().find(|(n, _)| n == name).map(|&(_, c)| c)
+    }
+
+    pub(super) fn dialect_of(&self, client: ClientId) -> Dialect {
+        self.clients.get(&client).map_or(Dialect::V5, |c| c.dialect)
+    }
+
+    pub(super) fn name_of(&self, client: ClientId) -> Name {
+        self.clients
+            .get(&client)
+            .and_then(|c| c.name)
+            .unwrap_or_default()
+    }
+
+    /// Queues a message for a session, in a form its dialect understands (R-8.17).
+    pub(super) fn send(&mut self, to: ClientId, mut message: Message, receipt: Option<Receipt>) {
+        let dialect = self.dialect_of(to);
+        if dialect == Dialect::Legacy && message.verb.to_u32() >= 16 {
+            match message.verb {
+                // A legacy client sees room messages as broadcasts marked with the room.
+                Verb::ROOM_MESSAGE => {
+                    message.text = format!("[{}] {}", message.to, message.text);
+                    message.verb = Verb::BROADCAST;
+                    message.to = Name::ALL;
+                }
+                _ => return,
+            }
+        }
+        message.dialect = dialect;
+        message.number = 0;
+        self.out.push(Output::Send {
+            to,
+            message,
+            receipt,
+        });
+    }
+
+    /// An answer from `server` to a session (R-4.5).
+    pub(super) fn reply(&mut self, client: ClientId, verb: Verb, text: impl Into<String>) {
+        let to = self.name_of(client);
+        self.send(client, Message::new(verb, Name::SERVER, to, text), None);
+    }
+
+    /// ERROR to a session (R-4.2).
+    pub(super) fn error(&mut self, client: ClientId, why: &str) {
+        self.reply(client, Verb::ERROR, why);
+    }
+
+    /// A notice to every online user.
+    pub(super) fn notice(&mut self, verb: Verb, from: Name, text: &str) {
+        let everyone: Vec<ClientId> = self.online.iter().map(|&(_, c)| c).collect();
+        for client in everyone {
+            self.send(client, Message::new(verb, from, Name::ALL, text), None);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! What the hub is fed ([`Input`]) and what it asks for ([`Output`]).
+
+use crate::fragment::Message;
+use crate::wire::Name;
+
+/// A session, as the hub knows it: a number the server assigns when it accepts a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClientId(pub u64);
+
+/// A relayed message whose delivery its sender wants to hear about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    /// Who sent the original.
+    pub sender: Name,
+    /// Who received it.
+    pub recipient: Name,
+    /// The packet number the sender gave the original's last packet.
+    pub number: u32,
+}
+
+/// Something that happened to a session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// A session was accepted.
+    Connected(ClientId),
+    /// A whole message arrived on a session.
+    Received(ClientId, Message),
+    /// A relayed message that carried a receipt was confirmed by its recipient's session.
+    Delivered(Receipt),
+    /// A session ended, however it ended.
+    Disconnected(ClientId),
+    /// The server is stopping; the text says why.
+    Shutdown(String),
+}
+
+/// Something the hub wants done.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Send a message on a session. When it carries a receipt, report [`Input::Delivered`] once the
+    /// recipient's session confirms it.
+    Send {
+        /// The session.
+        to: ClientId,
+        /// The message, in the recipient's dialect.
+        message: Message,
+        /// The receipt to report on delivery, if any.
+        receipt: Option<Receipt>,
+    },
+    /// The message with this packet number, received on this session, is fully handled and stored: let the
+    /// session confirm it.
+    Confirm {
+        /// The session.
+        client: ClientId,
+        /// The message's number.
+        number: u32,
+    },
+    /// Close a session once what was sent on it is flushed.
+    Close(ClientId),
+}

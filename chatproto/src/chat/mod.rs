@@ -1,0 +1,31 @@
+//! The chat server's routing core (PROTOCOL.md §8): who is online, rooms, one-to-one chats, receipts and
+//! history, as a sans-IO state machine. Fed each session's messages, [`Hub`] returns what to send to whom;
+//! it never touches a socket, so every rule is tested without one.
+//!
+//! # Layout
+//!
+//! - `hub`: [`Hub`] itself, its dispatch and the helpers the features share.
+//! - `login`, `messages`, `rooms`, `chats`, `history`: one file per feature, each an `impl Hub`.
+//! - `io`: [`Input`], [`Output`], [`ClientId`], [`Receipt`].
+//! - `store`: the [`Store`] and [`PasswordHasher`] traits, and [`MemoryStore`].
+//! - `names`, `throttle`: name rules and the login throttle.
+
+mod chats;
+mod history;
+mod hub;
+mod io;
+mod login;
+mod messages;
+mod names;
+mod rooms;
+mod store;
+mod throttle;
+
+pub use history::{DEFAULT_HISTORY, MAX_HISTORY};
+pub use hub::{Hub, GENERAL};
+pub use io::{ClientId, Input, Output, Receipt};
+pub use names::refuse_name;
+pub use store::{
+    visible_to, Entry, MemoryStore, PasswordHasher, PlainTextForTests, Store, StoreError,
+};
+pub use throttle::{LoginThrottle, MAX_FAILURES, WINDOW};
