@@ -220,3 +220,53 @@ fn an_idle_session_keeps_itself_alive_with_pings() {
         "PING must not reach the application"
     );
 }
+
+#[test]
+fn deferred_confirmation_waits_for_the_application() {
+    // a server that stores before confirming sets `defer_confirm`.
+    let start = Instant::now();
+    let config = SessionConfig {
+        defer_confirm: true,
+        ..SessionConfig::default()
+    };
+    let a = Session::new(
+        Role::Client,
+        Some(Dialect::V5),
+        SessionConfig::default(),
+        start,
+    );
+    let b = Session::new(Role::Server, None, config, start);
+    let mut pair = SimPair::new(a, b, FaultConfig::clean(Duration::from_millis(5)), 1, start);
+    let long = "é".repeat(300); // three fragments: the first two are confirmed on arrival
+    let number = pair
+        .a
+        .send(&Message::new(
+            Verb::BROADCAST,
+            Name::new("ann").unwrap(),
+            Name::ALL,
+            long,
+        ))
+        .unwrap();
+    let mut delivered = None;
+    let mut confirmed = false;
+    // Several retransmission timeouts pass: the last packet is retransmitted, and still not confirmed.
+    pair.run_until(Duration::from_secs(3), |a_events, b_events| {
+        for event in b_events {
+            if let Event::Message(message) = event {
+                delivered = Some(message.number);
+            }
+        }
+        confirmed |= a_events.iter().any(|e| *e == Event::Confirmed { number });
+        false
+    });
+    assert_eq!(delivered, Some(number), "the message was delivered");
+    assert!(!confirmed, "confirmed before the application said so");
+    assert_eq!(pair.a.unconfirmed(), 1, "only the last packet waits");
+
+    pair.b.confirm(number);
+    let done = pair.run_until(Duration::from_secs(3), |a_events, _| {
+        a_events.iter().any(|e| *e == Event::Confirmed { number })
+    });
+    assert!(done, "the application's confirmation reached the sender");
+    assert_eq!(pair.a.unconfirmed(), 0);
+}

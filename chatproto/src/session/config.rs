@@ -28,6 +28,10 @@ pub struct SessionConfig {
     pub keepalive_interval: Duration,
     /// Silence after which the peer is declared gone.
     pub dead_after: Duration,
+    /// Confirm a message's last packet only when the application calls
+    /// [`Session::confirm`](super::Session::confirm), not on arrival: a server that must store a message
+    /// before confirming it sets this. Off by default.
+    pub defer_confirm: bool,
 }
 
 impl Default for SessionConfig {
@@ -42,6 +46,7 @@ impl Default for SessionConfig {
             max_rto: Duration::from_secs(5),
             keepalive_interval: Duration::from_secs(2),
             dead_after: Duration::from_secs(10),
+            defer_confirm: false,
         }
     }
 }

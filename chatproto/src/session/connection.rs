@@ -1,6 +1,6 @@
 //! [`Session`]: one peer's reliable session, as a sans-IO state machine (PROTOCOL.md §7).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use crate::fragment::{Fragments, Message, Reassembler};
@@ -73,6 +73,10 @@ pub struct Session {
     events: VecDeque<Event>,
     last_heard: Instant,
     last_ping: Instant,
+    /// Messages delivered and not yet confirmed by the application: number → (our name, peer's name).
+    awaiting_app: BTreeMap<u32, (Name, Name)>,
+    /// v4: packets delivered and not yet confirmed by the application, oldest first.
+    awaiting_legacy: VecDeque<Packet>,
     /// The wall clock in ms since the Unix epoch, as last told; v5 CONFIRMs carry it.
     wall_clock: Option<u64>,
     closing: bool,
@@ -100,6 +104,8 @@ impl Session {
             events: VecDeque::new(),
             last_heard: now,
             last_ping: now,
+            awaiting_app: BTreeMap::new(),
+            awaiting_legacy: VecDeque::new(),
             wall_clock: None,
             closing: false,
             closed: false,
@@ -180,6 +186,22 @@ impl Session {
         self.wall_clock = Some(unix_ms);
     }
 
+    /// With [`SessionConfig::defer_confirm`], confirms the message whose last packet had `number` (as in
+    /// [`Message::number`]) now that the application has handled it. In v4, confirms the oldest
+    /// unconfirmed packet, since v4 numbers carry no meaning.
+    pub fn confirm(&mut self, number: u32) {
+        if self.dialect == Some(Dialect::Legacy) {
+            if let Some(packet) = self.awaiting_legacy.pop_front() {
+                self.answer(&packet, Verb::CONFIRM);
+            }
+        } else if let Some((from, to)) = self.awaiting_app.remove(&number) {
+            if let Ok(packet) = Packet::new(Dialect::V5, Verb::CONFIRM, to, from, Text::EMPTY) {
+                // `answer` swaps the names back and adds the time.
+                self.answer(&packet.with_number(number), Verb::CONFIRM);
+            }
+        }
+    }
+
     /// Stops accepting messages. The session closes once everything sent is confirmed.
     pub fn close(&mut self) {
         self.closing = true;
@@ -247,7 +269,18 @@ impl Session {
             }
             _ => {
                 let reply_to = packet;
+                let number = packet.number();
+                // with deferred confirmation, a message's last packet is confirmed only once the
+                // application says it is handled; a duplicate of it meanwhile is not confirmed either.
+                let defer = self.config.defer_confirm
+                    && !packet.flags().has_more_fragments()
+                    && packet.verb() != Verb::PING;
                 match self.receive.on_data(packet) {
+                    Arrival::Accepted if defer => {
+                        self.awaiting_app
+                            .insert(number, (*reply_to.to(), *reply_to.from()));
+                    }
+                    Arrival::Duplicate if self.awaiting_app.contains_key(&number) => {}
                     // a new packet and a duplicate are both confirmed; one beyond the window is not.
                     Arrival::Accepted | Arrival::Duplicate => self.answer(&reply_to, Verb::CONFIRM),
                     Arrival::BeyondWindow => {}
@@ -272,7 +305,11 @@ impl Session {
             }
             _ => {
                 if self.role == Role::Server {
-                    self.answer(&packet, Verb::CONFIRM);
+                    if self.config.defer_confirm {
+                        self.awaiting_legacy.push_back(packet);
+                    } else {
+                        self.answer(&packet, Verb::CONFIRM);
+                    }
                 }
                 self.deliver(packet);
             }
@@ -287,6 +324,8 @@ impl Session {
             Ok(Some(message)) => self.events.push_back(Event::Message(message)),
             Ok(None) => {}
             Err(error) => {
+                // Never reaches the application, so it is confirmed here if it was waiting.
+                self.confirm(packet.number());
                 // the partial message is gone; say so once.
                 let error = ProtocolError::from(error);
                 self.answer_error(&packet, &error);
@@ -347,13 +386,8 @@ impl Session {
             }
             _ => Text::EMPTY,
         };
-        if let Ok(answer) = Packet::new(
-            packet.dialect(),
-            verb,
-            *packet.to(),
-            *packet.from(),
-            text,
-        ) {
+        if let Ok(answer) = Packet::new(packet.dialect(), verb, *packet.to(), *packet.from(), text)
+        {
             self.push_control(answer.with_number(packet.number()).encode());
         }
     }

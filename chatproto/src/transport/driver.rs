@@ -30,6 +30,7 @@ const BATCH: usize = 128;
 
 enum Command {
     Send(Message, oneshot::Sender<Result<u32, SendError>>),
+    Confirm(u32),
     Close(oneshot::Sender<()>),
 }
 
@@ -46,6 +47,7 @@ impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Command::Send(message, _) => f.debug_tuple("Send").field(message).finish(),
+            Command::Confirm(number) => f.debug_tuple("Confirm").field(number).finish(),
             Command::Close(_) => f.write_str("Close"),
         }
     }
@@ -104,6 +106,13 @@ impl Transport for SessionTransport {
 
     async fn recv(&mut self) -> Result<Option<Incoming>, TransportError> {
         self.incoming.recv().await.transpose()
+    }
+
+    async fn confirm(&mut self, number: u32) -> Result<(), TransportError> {
+        self.commands
+            .send(Command::Confirm(number))
+            .await
+            .map_err(|_| TransportError::Closed)
     }
 
     async fn close(&mut self) -> Result<(), TransportError> {
@@ -235,6 +244,7 @@ impl Driver {
                 }
                 command = commands.recv(), if pending.is_none() && !app_gone => match command {
                     Some(Command::Send(message, reply)) => pending = Some((message, reply)),
+                    Some(Command::Confirm(number)) => self.session.confirm(number),
                     Some(Command::Close(done)) => {
                         self.closers.push(done);
                         self.session.close();

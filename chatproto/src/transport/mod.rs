@@ -89,6 +89,13 @@ pub trait Transport: Send {
     /// The next message or confirmation; `Ok(None)` once the peer has closed cleanly.
     async fn recv(&mut self) -> Result<Option<Incoming>, TransportError>;
 
+    /// Confirms a received message (by its [`Message::number`]) once the application has handled it, for a
+    /// session configured with deferred confirmation. Does nothing otherwise.
+    async fn confirm(&mut self, number: u32) -> Result<(), TransportError> {
+        let _ = number;
+        Ok(())
+    }
+
     /// Sends what is queued, waits for it to be confirmed (within the session's dead-peer limit), and
     /// closes.
     async fn close(&mut self) -> Result<(), TransportError>;
