@@ -256,7 +256,7 @@ fn deferred_confirmation_waits_for_the_application() {
                 delivered = Some(message.number);
             }
         }
-        confirmed |= a_events.iter().any(|e| *e == Event::Confirmed { number });
+        confirmed |= a_events.contains(&Event::Confirmed { number });
         false
     });
     assert_eq!(delivered, Some(number), "the message was delivered");
@@ -265,7 +265,7 @@ fn deferred_confirmation_waits_for_the_application() {
 
     pair.b.confirm(number);
     let done = pair.run_until(Duration::from_secs(3), |a_events, _| {
-        a_events.iter().any(|e| *e == Event::Confirmed { number })
+        a_events.contains(&Event::Confirmed { number })
     });
     assert!(done, "the application's confirmation reached the sender");
     assert_eq!(pair.a.unconfirmed(), 0);
