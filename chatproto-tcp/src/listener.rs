@@ -43,7 +43,13 @@ fn spawn(
     let _ = stream.set_nodelay(true);
     let peer = stream.peer_addr().ok();
     let (read, write) = stream.into_split();
-    let session = Session::new(role, dialect, config, Instant::now());
+    // tokio's clock, so that paused or simulated time drives the session too.
+    let session = Session::new(
+        role,
+        dialect,
+        config,
+        tokio::time::Instant::now().into_std(),
+    );
     SessionTransport::spawn(
         session,
         TcpFrameReader::new(read),

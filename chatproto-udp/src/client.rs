@@ -72,10 +72,14 @@ pub async fn connect_on<S: DatagramSocket>(
 ) -> Result<SessionTransport, TransportError> {
     let started = Instant::now();
     let deadline = started + options.connect_timeout;
+    // The connection attempt has its own limit; the dead-peer limit must not end it sooner (R-7.9 applies
+    // once connected).
+    let mut config = options.session.clone();
+    config.dead_after = config.dead_after.max(options.connect_timeout);
     let mut session = Session::new(
         Role::Client,
         Some(options.dialect),
-        options.session.clone(),
+        config,
         started.into_std(),
     );
     let mut buf = [0; FRAME_LEN + 1];
@@ -91,6 +95,17 @@ pub async fn connect_on<S: DatagramSocket>(
         if now >= deadline {
             return Err(timed_out(attempts));
         }
+        while let Some(event) = session.poll_event() {
+            match event {
+                // Any confirmation proves the server is there and speaks chatproto.
+                Event::Confirmed { .. } => {
+                    session.set_dead_after(options.session.dead_after);
+                    return Ok(spawn(socket, addr, session));
+                }
+                Event::Closed(_) => return Err(timed_out(attempts)),
+                Event::Message(_) | Event::Refused(_) => {}
+            }
+        }
         if now >= next_try {
             attempts += 1;
             progress(attempts);
@@ -101,20 +116,14 @@ pub async fn connect_on<S: DatagramSocket>(
             // A refused send (nothing listening yet) is just an attempt that failed.
             let _ = socket.send_to(&frame, addr).await;
         }
-        while let Some(event) = session.poll_event() {
-            match event {
-                // Any confirmation proves the server is there and speaks chatproto.
-                Event::Confirmed { .. } => return Ok(spawn(socket, addr, session)),
-                Event::Closed(_) => return Err(timed_out(attempts)),
-                Event::Message(_) | Event::Refused(_) => {}
-            }
-        }
         let timer = session
             .poll_timeout()
             .map(Instant::from_std)
             .unwrap_or(deadline);
         let wake = timer.min(next_try).min(deadline);
+        // Biased, so that a simulated run replays exactly from its seed.
         tokio::select! {
+            biased;
             datagram = route_datagram(&*socket, &mut buf) => {
                 if let Ok(Some((frame, from))) = datagram {
                     if from == addr {
@@ -139,6 +148,7 @@ fn spawn<S: DatagramSocket>(
         let mut buf = [0; FRAME_LEN + 1];
         loop {
             tokio::select! {
+                biased;
                 datagram = route_datagram(&*reading, &mut buf) => {
                     if let Ok(Some((frame, from))) = datagram {
                         // Datagrams from anyone but the server are not ours to read.

@@ -23,7 +23,10 @@ pub struct FaultySocket<S> {
 impl<S: DatagramSocket> FaultySocket<S> {
     /// Wraps `inner`.
     pub fn new(inner: S, config: FaultConfig, seed: u64) -> FaultySocket<S> {
-        FaultySocket { inner: Arc::new(inner), faults: Mutex::new(Faults::new(config, seed)) }
+        FaultySocket {
+            inner: Arc::new(inner),
+            faults: Mutex::new(Faults::new(config, seed)),
+        }
     }
 }
 

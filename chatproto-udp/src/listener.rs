@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use async_trait::async_trait;
 use chatproto::session::{Role, Session};
@@ -107,7 +106,9 @@ async fn demultiplex<S: DatagramSocket>(
         }
         let (tx, rx) = mpsc::channel(PEER_QUEUE);
         let _ = tx.try_send(frame);
-        let session = Session::new(Role::Server, None, options.session.clone(), Instant::now());
+        // tokio's clock, so that simulated time (turmoil) drives the session too.
+        let now = tokio::time::Instant::now().into_std();
+        let session = Session::new(Role::Server, None, options.session.clone(), now);
         let writer = PeerWriter::new(socket.clone(), from);
         let transport = SessionTransport::spawn(session, PeerReader::new(rx), writer, Some(from));
         if accepted.send(transport).await.is_err() {

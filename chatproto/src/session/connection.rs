@@ -73,6 +73,8 @@ pub struct Session {
     events: VecDeque<Event>,
     last_heard: Instant,
     last_ping: Instant,
+    /// Set while the application is not taking messages (see `pause_delivery`).
+    paused: bool,
     /// Messages delivered and not yet confirmed by the application: number → (our name, peer's name).
     awaiting_app: BTreeMap<u32, (Name, Name)>,
     /// v4: packets delivered and not yet confirmed by the application, oldest first.
@@ -104,6 +106,7 @@ impl Session {
             events: VecDeque::new(),
             last_heard: now,
             last_ping: now,
+            paused: false,
             awaiting_app: BTreeMap::new(),
             awaiting_legacy: VecDeque::new(),
             wall_clock: None,
@@ -202,6 +205,19 @@ impl Session {
         }
     }
 
+    /// While `paused`, new data packets are dropped unconfirmed instead of delivered, so a driver whose
+    /// application has fallen behind can keep reading frames (confirmations, keepalives) without buffering
+    /// more messages. The peer retransmits what was dropped once delivery resumes.
+    pub fn pause_delivery(&mut self, paused: bool) {
+        self.paused = paused;
+    }
+
+    /// Changes the dead-peer limit, for instance once a connection attempt, which has a limit of
+    /// its own, has succeeded.
+    pub fn set_dead_after(&mut self, limit: std::time::Duration) {
+        self.config.dead_after = limit;
+    }
+
     /// Stops accepting messages. The session closes once everything sent is confirmed.
     pub fn close(&mut self) {
         self.closing = true;
@@ -275,6 +291,12 @@ impl Session {
                 let defer = self.config.defer_confirm
                     && !packet.flags().has_more_fragments()
                     && packet.verb() != Verb::PING;
+                // While the application is not taking messages, new data is dropped unconfirmed (the
+                // peer retransmits it later); duplicates, PINGs and control frames still count, so
+                // liveness never depends on the application keeping up.
+                if self.paused && packet.verb() != Verb::PING && !self.receive.has_seen(number) {
+                    return;
+                }
                 match self.receive.on_data(packet) {
                     Arrival::Accepted if defer => {
                         self.awaiting_app

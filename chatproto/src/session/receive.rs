@@ -66,6 +66,14 @@ impl ReceiveBuffer {
         Arrival::Accepted
     }
 
+    /// Whether `number` has been accepted already (delivered, or held).
+    pub fn has_seen(&self, number: u32) -> bool {
+        let offset = number.wrapping_sub(self.next_expected);
+        offset >= u32::MAX / 2
+            || (offset == 0 && self.ready.is_some())
+            || self.ahead.contains_key(&number)
+    }
+
     /// The next packet in order, if it has arrived.
     pub fn pop_ready(&mut self) -> Option<Packet> {
         let packet = self.ready.take()?;

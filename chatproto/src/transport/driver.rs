@@ -135,8 +135,8 @@ impl Transport for SessionTransport {
 
 struct Driver {
     session: Session,
-    /// Messages for the application that its channel has not taken yet; the network is not read while
-    /// this is over `CHANNEL`, which bounds it.
+    /// Messages for the application that its channel has not taken yet; the session drops new data while
+    /// this is at `CHANNEL`, which bounds it.
     ready: VecDeque<Incoming>,
     /// Confirmations not yet taken, at most `MAX_CONFIRMATIONS`.
     confirmations: VecDeque<Incoming>,
@@ -229,18 +229,16 @@ impl Driver {
                 .session
                 .poll_timeout()
                 .map(tokio::time::Instant::from_std);
-            let can_read = self.ready.len() < CHANNEL;
+            // Reading never stops, so confirmations and keepalives are always heard; while the
+            // application is behind, the session drops new data for the peer to retransmit.
+            self.session.pause_delivery(self.ready.len() >= CHANNEL);
+            // Biased, in a fixed order, so that a simulated run replays exactly from its seed. Reading
+            // comes last: the other branches drain, so they cannot starve it, while a flood of frames
+            // could starve them.
             tokio::select! {
-                read = reader.read(&mut batch), if can_read => {
-                    if !read? {
-                        return Ok(());
-                    }
-                    let now = self::now();
-                    self.session.set_wall_clock(unix_ms());
-                    for frame in batch.iter() {
-                        self.session.handle_frame(now, frame);
-                    }
-                    batch.clear();
+                biased;
+                _ = sleep_until(deadline), if deadline.is_some() => {
+                    self.session.handle_timeout(self::now());
                 }
                 command = commands.recv(), if pending.is_none() && !app_gone => match command {
                     Some(Command::Send(message, reply)) => pending = Some((message, reply)),
@@ -259,8 +257,16 @@ impl Driver {
                     }
                     Err(_) => app_gone = true,
                 },
-                _ = sleep_until(deadline), if deadline.is_some() => {
-                    self.session.handle_timeout(self::now());
+                read = reader.read(&mut batch) => {
+                    if !read? {
+                        return Ok(());
+                    }
+                    let now = self::now();
+                    self.session.set_wall_clock(unix_ms());
+                    for frame in batch.iter() {
+                        self.session.handle_frame(now, frame);
+                    }
+                    batch.clear();
                 }
             }
         }

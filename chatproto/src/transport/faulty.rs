@@ -66,6 +66,7 @@ async fn deliver<W: FrameWriter>(mut inner: W, mut rx: mpsc::Receiver<(Instant, 
     while open || !held.is_empty() {
         let next = held.peek().map(|Reverse((at, _, _))| *at);
         tokio::select! {
+            biased;
             frame = rx.recv(), if open => match frame {
                 Some((at, frame)) => {
                     order += 1;
