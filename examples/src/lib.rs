@@ -1,2 +1,12 @@
-//! Example programs built on chatproto. **Not written yet**: the `chat-server`, `chat-client` and
-//! `chat-load` binaries arrive with their own work; this crate only holds their place in the workspace.
+//! The example programs built on chatproto: the `chat-server` and `chat-client` binaries and the pieces
+//! they are made of.
+//!
+//! # Layout
+//!
+//! - [`store`]: SQLite persistence and argon2id password hashing for the server.
+//! - [`server`]: the server: listeners, one task per session, and the task that owns the chat hub.
+//! - [`client`]: the interactive and scriptable client.
+
+pub mod client;
+pub mod server;
+pub mod store;

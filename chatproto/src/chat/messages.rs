@@ -44,9 +44,8 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
                 self.send(sender, message, None);
             }
         } else if self.store.password_hash(recipient.as_str())?.is_some() {
-            let entry = self.entry(&message);
-            self.store.keep_for(recipient.as_str(), &entry)?;
-            self.store.append_history(&entry)?;
+            self.store
+                .keep_and_record(recipient.as_str(), &self.entry(&message))?;
         } else {
             self.error(sender, &format!("no user {recipient}"));
         }

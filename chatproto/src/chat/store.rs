@@ -36,6 +36,12 @@ pub trait Store: Send {
     fn accounts(&self) -> Result<Vec<String>, StoreError>;
     /// Keeps a message for a registered user who is offline.
     fn keep_for(&mut self, user: &str, entry: &Entry) -> Result<(), StoreError>;
+    /// Keeps a message for an offline user and adds it to the history, both or neither. The default does
+    /// the two calls; a store with transactions should make them one.
+    fn keep_and_record(&mut self, user: &str, entry: &Entry) -> Result<(), StoreError> {
+        self.keep_for(user, entry)?;
+        self.append_history(entry)
+    }
     /// Takes (and removes) everything kept for a user, oldest first.
     fn take_kept(&mut self, user: &str) -> Result<Vec<Entry>, StoreError>;
     /// Adds a message to the history.

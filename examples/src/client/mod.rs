@@ -1,0 +1,1 @@
+//! The chat client: not written yet.
