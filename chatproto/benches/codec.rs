@@ -3,8 +3,9 @@
 //!
 //! `cargo bench -p chatproto` runs the criterion benchmarks (kept short, about a second each), then times
 //! every operation again in this same process, the fastest of 21 batches of 100 000 frames (the median is
-//! shown too), and prints a table of ns/frame and the ratio to the floor measured in that run. The goal is at most 1.5 × floor for
-//! decode+verify and encode with ASCII text; a 256-byte non-ASCII text is shown for information.
+//! shown too), and prints a table of ns/frame and the ratio to the floor measured in that run. The goal is
+//! at most 1.5 × floor for decode+verify and encode with ASCII text; a 256-byte non-ASCII text is shown
+//! for information.
 //!
 //! Criterion options go to this target only (`-p chatproto` alone would hand them to the unit-test harness
 //! too, which refuses them): `cargo bench -p chatproto --bench codec -- --quick`, or a filter such as

@@ -126,6 +126,7 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
             return;
         };
         state.dialect = message.dialect;
+        let first_output = self.out.len();
         let result = match state.name {
             None => self.before_login(client, &message),
             // after login, from_name must be the session's own.
@@ -141,13 +142,18 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
         if let Err(error) = result {
             self.error(client, &format!("{error}; nothing was done"));
         }
-        // confirmed only now, after whatever it caused is stored.
-        if message.number != 0 {
-            self.out.push(Output::Confirm {
+        // whatever the message caused is stored by now, since the store writes synchronously and
+        // outputs are carried out only after `handle` returns. So the confirmation can go first, ahead of
+        // the replies, as the original server sent it. Every message is confirmed: a v4 session
+        // confirms its oldest waiting packet whatever the number, a v5 session ignores numbers it is not
+        // waiting on.
+        self.out.insert(
+            first_output,
+            Output::Confirm {
                 client,
                 number: message.number,
-            });
-        }
+            },
+        );
     }
 
     fn before_login(&mut self, client: ClientId, message: &Message) -> Result<(), StoreError> {

@@ -47,7 +47,8 @@ pub enum Output {
         receipt: Option<Receipt>,
     },
     /// The message with this packet number, received on this session, is fully handled and stored: let the
-    /// session confirm it.
+    /// session confirm it. It comes before the replies the message caused, and every store write
+    /// the message caused has returned before [`Hub::handle`](super::Hub::handle) returns.
     Confirm {
         /// The session.
         client: ClientId,

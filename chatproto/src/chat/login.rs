@@ -166,7 +166,7 @@ who                    who is online, and who is chatting
 /leave <room>          leave a room
 /list                  list rooms
 /users [room]          who is online, or in a room
-/s <room>... <text>    message rooms (plain text goes to all your rooms)
+/s <room>[,<room>...] <text>  message rooms (plain text goes to all your rooms)
 /chat <name>           invite to a one-to-one chat; /accept <name>, /decline <name>, /end
 /history [n]           the last n messages you may see
 /register <pw>         create an account for your name; /login <name> <pw> to use it

@@ -39,8 +39,9 @@ pub trait Store: Send {
     /// Keeps a message for an offline user and adds it to the history, both or neither. The default does
     /// the two calls; a store with transactions should make them one.
     fn keep_and_record(&mut self, user: &str, entry: &Entry) -> Result<(), StoreError> {
-        self.keep_for(user, entry)?;
-        self.append_history(entry)
+        // History first: if keeping then fails, nothing will be delivered that the sender was told failed.
+        self.append_history(entry)?;
+        self.keep_for(user, entry)
     }
     /// Takes (and removes) everything kept for a user, oldest first.
     fn take_kept(&mut self, user: &str) -> Result<Vec<Entry>, StoreError>;

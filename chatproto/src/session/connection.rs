@@ -73,6 +73,8 @@ pub struct Session {
     events: VecDeque<Event>,
     last_heard: Instant,
     last_ping: Instant,
+    /// Numbers of keepalive PINGs not yet confirmed (a few at most: one goes out per idle interval).
+    keepalives: VecDeque<u32>,
     /// Set while the application is not taking messages (see `pause_delivery`).
     paused: bool,
     /// Messages delivered and not yet confirmed by the application: number → (our name, peer's name).
@@ -106,6 +108,7 @@ impl Session {
             events: VecDeque::new(),
             last_heard: now,
             last_ping: now,
+            keepalives: VecDeque::new(),
             paused: false,
             awaiting_app: BTreeMap::new(),
             awaiting_legacy: VecDeque::new(),
@@ -268,9 +271,14 @@ impl Session {
                     if let Some(rtt) = rtt {
                         self.timer.on_sample(rtt);
                     }
-                    self.events.push_back(Event::Confirmed {
-                        number: packet.number(),
-                    });
+                    // Keepalives are the session's own business; the application hears of nothing.
+                    if let Some(at) = self.keepalives.iter().position(|&n| n == packet.number()) {
+                        self.keepalives.remove(at);
+                    } else {
+                        self.events.push_back(Event::Confirmed {
+                            number: packet.number(),
+                        });
+                    }
                     self.finish_if_drained();
                 }
             }
@@ -327,7 +335,8 @@ impl Session {
             }
             _ => {
                 if self.role == Role::Server {
-                    if self.config.defer_confirm {
+                    // A PING never reaches the application, so nothing would confirm it later.
+                    if self.config.defer_confirm && packet.verb() != Verb::PING {
                         self.awaiting_legacy.push_back(packet);
                     } else {
                         self.answer(&packet, Verb::CONFIRM);
@@ -483,7 +492,13 @@ impl Session {
                 Name::EMPTY,
                 Text::EMPTY,
             ) {
-                self.send.push(ping);
+                let number = self.send.push(ping);
+                // Outstanding keepalives are at most a few, since the next waits for an idle interval
+                // with nothing unconfirmed; the bound only guards against a peer that never confirms.
+                if self.keepalives.len() >= 8 {
+                    self.keepalives.pop_front();
+                }
+                self.keepalives.push_back(number);
             }
         }
     }

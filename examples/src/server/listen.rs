@@ -6,20 +6,33 @@ use std::time::Duration;
 
 use chatproto::chat::ClientId;
 use chatproto::transport::Listener;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::hub_thread::ToHub;
 use super::session_task;
 
-/// Accepts until the task is aborted. An accept error (out of file descriptors, say) is logged and
-/// retried after a pause instead of ending the server.
-pub(super) async fn accept_loop<L>(mut listener: L, hub: mpsc::Sender<ToHub>, ids: Arc<AtomicU64>)
+/// A listener handed back when accepting stops. It must outlive the sessions it made: a UDP listener's
+/// socket task feeds them their datagrams.
+pub(super) type Stopped = Box<dyn std::any::Any + Send>;
+
+/// Accepts until `stop` fires, then hands the listener back. An accept error (out of file descriptors,
+/// say) is logged and retried after a pause instead of ending the server.
+pub(super) async fn accept_loop<L>(
+    mut listener: L,
+    hub: mpsc::Sender<ToHub>,
+    ids: Arc<AtomicU64>,
+    mut stop: watch::Receiver<bool>,
+) -> Stopped
 where
-    L: Listener,
+    L: Listener + 'static,
     L::Transport: 'static,
 {
     loop {
-        match listener.accept().await {
+        let accepted = tokio::select! {
+            _ = stop.changed() => return Box::new(listener),
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
             Ok(transport) => {
                 let client = ClientId(ids.fetch_add(1, Ordering::Relaxed));
                 tokio::spawn(session_task::serve(client, transport, hub.clone()));

@@ -10,12 +10,12 @@ use chatproto::session::SessionConfig;
 use chatproto::transport::Listener;
 use chatproto_tcp::{TcpChatListener, TcpOptions};
 use chatproto_udp::{UdpChatListener, UdpOptions};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::config::{PasswordHashing, ServerConfig, Storage};
 use super::hub_thread::{self, ToHub, INBOX};
-use super::listen::accept_loop;
+use super::listen::{accept_loop, Stopped};
 use crate::store::{Argon2Hasher, SqliteStore};
 
 /// Any error starting the server, with its cause in words.
@@ -28,7 +28,8 @@ pub struct Server {
     udp: Option<SocketAddr>,
     hub: mpsc::Sender<ToHub>,
     hub_thread: std::thread::JoinHandle<()>,
-    listeners: Vec<JoinHandle<()>>,
+    listeners: Vec<JoinHandle<Stopped>>,
+    stop: watch::Sender<bool>,
 }
 
 /// How long a stopping server waits for its sessions to flush.
@@ -50,6 +51,7 @@ impl Server {
             ..base
         };
         let ids = Arc::new(AtomicU64::new(1));
+        let (stop, stopped) = watch::channel(false);
         let mut listeners = Vec::new();
         let mut tcp = None;
         if let Some(addr) = config.tcp {
@@ -63,6 +65,7 @@ impl Server {
                 listener,
                 hub_tx.clone(),
                 ids.clone(),
+                stopped.clone(),
             )));
         }
         let mut udp = None;
@@ -77,6 +80,7 @@ impl Server {
                 listener,
                 hub_tx.clone(),
                 ids.clone(),
+                stopped.clone(),
             )));
         }
         Ok(Server {
@@ -85,6 +89,7 @@ impl Server {
             hub: hub_tx,
             hub_thread,
             listeners,
+            stop,
         })
     }
 
@@ -101,8 +106,13 @@ impl Server {
     /// Stops accepting, flushes storage, tells every client why with SHUTDOWN, and waits (a few
     /// seconds at most) for the sessions to flush.
     pub async fn shutdown(self, reason: &str) {
-        for listener in &self.listeners {
-            listener.abort();
+        // Stop accepting, but keep the listeners until the sessions have flushed.
+        let _ = self.stop.send(true);
+        let mut listeners = Vec::new();
+        for task in self.listeners {
+            if let Ok(listener) = task.await {
+                listeners.push(listener);
+            }
         }
         let _ = self
             .hub
@@ -115,6 +125,7 @@ impl Server {
         if tokio::time::timeout(STOP_WITHIN, joined).await.is_err() {
             tracing::warn!("sessions still flushing after {STOP_WITHIN:?}; stopping anyway");
         }
+        drop(listeners);
     }
 }
 
