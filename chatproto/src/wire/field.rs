@@ -118,13 +118,12 @@ impl<const N: usize> FixedStr<N> {
         self.as_bytes().contains(&0)
     }
 
-    /// Builds the field from content already checked by the decoder (UTF-8, fits, no trailing NUL).
-    pub(crate) fn from_checked(s: &str) -> Self {
-        let mut bytes = [0; N];
-        bytes[..s.len()].copy_from_slice(s.as_bytes());
+    /// Builds the field from its padded wire bytes, already checked by the decoder: `padded[..len]` is
+    /// UTF-8 not ending in NUL and every byte after it is NUL. One copy of the whole width.
+    pub(crate) fn from_padded(padded: &[u8; N], len: usize) -> Self {
         FixedStr {
-            len: s.len() as u16,
-            bytes,
+            len: len as u16,
+            bytes: *padded,
         }
     }
 

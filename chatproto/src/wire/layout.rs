@@ -28,6 +28,12 @@ pub const FLAGS_AT: usize = 80;
 /// Offset of `text` (256 bytes).
 pub const TEXT_AT: usize = 81;
 
+/// The `N`-byte field of `frame` at offset `at` (a constant at every call, so this is free).
+pub(crate) fn field<const N: usize>(frame: &[u8; FRAME_LEN], at: usize) -> &[u8; N] {
+    // `try_into` cannot fail for in-range constant offsets; the fallback keeps this panic-free.
+    frame[at..at + N].try_into().unwrap_or(&[0; N])
+}
+
 // The layout must add up to the frame length; a typo above fails the build, not a test.
 const _: () = assert!(TEXT_AT + TEXT_LEN == FRAME_LEN);
 const _: () = assert!(FROM_AT + NAME_LEN == TO_AT && TO_AT + NAME_LEN == VERB_AT);

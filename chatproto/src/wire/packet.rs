@@ -112,9 +112,11 @@ impl Packet {
             number: view.number(),
             verb: view.verb(),
             flags: view.flags(),
-            from: Name::from_checked(view.from()),
-            to: Name::from_checked(view.to()),
-            text: Text::from_checked(view.text()),
+            // The decoder checked that each field is its content followed only by NULs, so the wire bytes
+            // are already the padded form: one copy each.
+            from: Name::from_padded(view.padded_from(), view.from().len()),
+            to: Name::from_padded(view.padded_to(), view.to().len()),
+            text: Text::from_padded(view.padded_text(), view.text().len()),
         }
     }
 

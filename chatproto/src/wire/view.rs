@@ -2,7 +2,7 @@
 
 use super::dialect::Dialect;
 use super::flags::Flags;
-use super::layout::FRAME_LEN;
+use super::layout::{field, FRAME_LEN, FROM_AT, NAME_LEN, TEXT_AT, TEXT_LEN, TO_AT};
 use super::packet::Packet;
 use super::verb::Verb;
 
@@ -77,6 +77,22 @@ impl<'a> PacketView<'a> {
     /// `text`, without padding, as on the wire (still enciphered if the encrypted flag is set).
     pub fn text(&self) -> &'a str {
         self.text
+    }
+
+    /// The raw `from_name` field, padding included. The decoder checked that it is the content followed
+    /// only by NULs, so it is already the padded form a [`crate::Name`] keeps.
+    pub(crate) fn padded_from(&self) -> &'a [u8; NAME_LEN] {
+        field(self.frame, FROM_AT)
+    }
+
+    /// The raw `to_name` field, padding included (see [`PacketView::padded_from`]).
+    pub(crate) fn padded_to(&self) -> &'a [u8; NAME_LEN] {
+        field(self.frame, TO_AT)
+    }
+
+    /// The raw `text` field, padding included: the content (trailing NULs trimmed in v4) then only NULs.
+    pub(crate) fn padded_text(&self) -> &'a [u8; TEXT_LEN] {
+        field(self.frame, TEXT_AT)
     }
 
     /// The owned packet.
