@@ -40,9 +40,14 @@ const TEXT: usize = 32;
 /// Runs per writer.
 const REPS: usize = 3;
 /// Wall time a run may take at most; a run that hits it reports what was delivered so far.
-const RUN_CAP: Duration = Duration::from_secs(8);
+const RUN_CAP: Duration = Duration::from_secs(5);
 /// Time allowed for the last confirmation and the close after the last delivery.
 const CLOSE_CAP: Duration = Duration::from_secs(2);
+
+/// Successful socket writes and reads in the whole process, warm-up included, to compare with
+/// `strace -f -c -e trace=sendto,recvfrom` (tokio's TCP writes are `sendto`, its reads `recvfrom`).
+static PROCESS_WRITES: AtomicU64 = AtomicU64::new(0);
+static PROCESS_READS: AtomicU64 = AtomicU64::new(0);
 
 /// What one end did, counted by the wrappers.
 #[derive(Debug, Default)]
@@ -80,7 +85,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for CountingStream<S> {
         let this = self.get_mut();
         let poll = Pin::new(&mut this.inner).poll_write(cx, buf);
         match &poll {
-            Poll::Ready(Ok(_)) => this.counters.writes.fetch_add(1, Ordering::Relaxed),
+            Poll::Ready(Ok(_)) => {
+                PROCESS_WRITES.fetch_add(1, Ordering::Relaxed);
+                this.counters.writes.fetch_add(1, Ordering::Relaxed)
+            }
             Poll::Pending => this.counters.writes_pending.fetch_add(1, Ordering::Relaxed),
             Poll::Ready(Err(_)) => 0,
         };
@@ -105,6 +113,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for CountingStream<S> {
         let this = self.get_mut();
         let poll = Pin::new(&mut this.inner).poll_read(cx, buf);
         if matches!(poll, Poll::Ready(Ok(()))) {
+            PROCESS_READS.fetch_add(1, Ordering::Relaxed);
             this.counters.reads.fetch_add(1, Ordering::Relaxed);
         }
         poll
@@ -286,7 +295,7 @@ fn messages() -> Vec<Message> {
     (0..MESSAGES)
         .map(|i| {
             let mut text = format!("{i:08} ");
-            text.extend(std::iter::repeat('x').take(TEXT - text.len()));
+            text.extend(std::iter::repeat_n('x', TEXT - text.len()));
             Message::new(Verb::PRIVATE_MESSAGE, from, to, text)
         })
         .collect()
@@ -385,6 +394,19 @@ async fn exchange(writer: Writer) -> Outcome {
 
 fn main() {
     let bench_started = Instant::now();
+    // `-- batched` or `-- naive` runs one writer only (for strace, say).
+    let args: Vec<String> = std::env::args().collect();
+    let writers: Vec<Writer> = [Writer::Batched, Writer::Naive]
+        .into_iter()
+        .filter(|writer| {
+            let only = |name: &str| args.iter().any(|arg| arg == name);
+            !(only("batched") || only("naive"))
+                || only(match writer {
+                    Writer::Batched => "batched",
+                    Writer::Naive => "naive",
+                })
+        })
+        .collect();
     println!(
         "TCP over loopback: {MESSAGES} messages of {TEXT} bytes, client -> server, SessionConfig::stream(), \
          SessionTransport on both ends."
@@ -394,41 +416,42 @@ fn main() {
         "msg/s: first send to last delivery; frames/s: frames both ways over first send to last confirmation;"
     );
     println!("writes/frame: write(2) calls (successful poll_write on the socket) per frame, both ends together;");
-    println!(
-        "frames/burst: frames per FrameWriter::write call, client (data) and server (CONFIRMs)."
-    );
+    println!("data/msg: data frames the client wrote per message delivered (over 1.000: retransmissions);");
+    println!("burst: frames per FrameWriter::write call, client (data) and server (CONFIRMs); reads/frame: read(2)");
+    println!("calls per frame, both ends; full socket: writes that found the socket buffer full.");
     println!();
     // Warm up threads, allocator and sockets; not reported.
     let _ = run(Writer::Batched);
 
     let mut medians = Vec::new();
     println!(
-        "{:<26} {:>3} {:>10} {:>10} {:>12} {:>12} {:>12} {:>9} {:>9} {:>8}",
+        "{:<26} {:>3} {:>8} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7} {:>6} {:>9}",
         "writer",
         "run",
         "msg/s",
         "frames/s",
-        "writes/frame",
-        "frames/burst",
-        "frames/burst",
-        "reads",
+        "writes/",
+        "data/",
+        "burst",
+        "burst",
+        "reads/",
         "full",
-        "capped"
+        "delivered"
     );
     println!(
-        "{:<26} {:>3} {:>10} {:>10} {:>12} {:>12} {:>12} {:>9} {:>9}",
-        "", "", "", "", "", "client", "server", "/frame", "socket"
+        "{:<26} {:>3} {:>8} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7} {:>6} {:>9}",
+        "", "", "", "", "frame", "msg", "client", "server", "frame", "socket", ""
     );
-    for writer in [Writer::Batched, Writer::Naive] {
+    for &writer in &writers {
         let mut runs = Vec::new();
         for rep in 0..REPS {
-            if bench_started.elapsed() > Duration::from_secs(50) {
+            if bench_started.elapsed() > Duration::from_secs(40) {
                 println!("(remaining runs skipped: time budget)");
                 break;
             }
             let outcome = run(writer);
             println!(
-                "{:<26} {:>3} {:>10.0} {:>10} {:>12.3} {:>12.2} {:>12.2} {:>9.3} {:>9} {:>8}",
+                "{:<26} {:>3} {:>8.0} {:>8} {:>8.3} {:>7.3} {:>7.1} {:>7.1} {:>7.3} {:>6} {:>9}",
                 writer.name(),
                 rep + 1,
                 outcome.messages_per_s(),
@@ -436,35 +459,41 @@ fn main() {
                     .frames_per_s()
                     .map_or("-".to_string(), |rate| format!("{rate:.0}")),
                 outcome.writes_per_frame(),
+                outcome.client.frames as f64 / outcome.delivered.max(1) as f64,
                 outcome.frames_per_burst(outcome.client),
                 outcome.frames_per_burst(outcome.server),
                 (outcome.client.reads + outcome.server.reads) as f64
                     / outcome.frames().max(1) as f64,
                 outcome.client.writes_pending + outcome.server.writes_pending,
                 if outcome.delivered < MESSAGES {
-                    format!("{}/{MESSAGES}", outcome.delivered)
+                    format!("{}k CAP", outcome.delivered / 1000)
                 } else {
-                    "no".to_string()
+                    "all".to_string()
                 },
             );
             runs.push(outcome);
         }
         runs.sort_by(|a, b| a.messages_per_s().total_cmp(&b.messages_per_s()));
         if !runs.is_empty() {
-            medians.push((writer, runs.swap_remove(runs.len() / 2)));
+            let rates: Vec<f64> = runs.iter().map(Outcome::messages_per_s).collect();
+            let mean = rates.iter().sum::<f64>() / rates.len() as f64;
+            let sd =
+                (rates.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / rates.len() as f64).sqrt();
+            medians.push((writer, runs.swap_remove((runs.len() - 1) / 2), mean, sd));
         }
     }
 
     println!();
     println!(
-        "{:<26} {:>10} {:>10} {:>12} {:>14}",
-        "median run", "msg/s", "frames/s", "writes/frame", "write calls"
+        "{:<26} {:>10} {:>16} {:>10} {:>12} {:>12}",
+        "median run", "msg/s", "mean ± sd", "frames/s", "writes/frame", "write calls"
     );
-    for (writer, outcome) in &medians {
+    for (writer, outcome, mean, sd) in &medians {
         println!(
-            "{:<26} {:>10.0} {:>10} {:>12.3} {:>14}",
+            "{:<26} {:>10.0} {:>16} {:>10} {:>12.3} {:>12}",
             writer.name(),
             outcome.messages_per_s(),
+            format!("{mean:.0} ± {sd:.0}"),
             outcome
                 .frames_per_s()
                 .map_or("-".to_string(), |rate| format!("{rate:.0}")),
@@ -472,7 +501,7 @@ fn main() {
             outcome.client.writes + outcome.server.writes,
         );
     }
-    if let [(_, batched), (_, naive)] = medians.as_slice() {
+    if let [(_, batched, ..), (_, naive, ..)] = medians.as_slice() {
         println!(
             "batched / naive: {:.2}x messages/s, {:.2}x fewer write calls",
             batched.messages_per_s() / naive.messages_per_s(),
@@ -481,5 +510,10 @@ fn main() {
         );
     }
     println!();
+    println!(
+        "socket writes / reads counted in this process, warm-up included: {} / {}",
+        PROCESS_WRITES.load(Ordering::Relaxed),
+        PROCESS_READS.load(Ordering::Relaxed)
+    );
     println!("total {:.1}s", bench_started.elapsed().as_secs_f64());
 }

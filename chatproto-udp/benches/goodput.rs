@@ -7,8 +7,9 @@
 //! cargo bench -p chatproto-udp --bench goodput -- quick   # default SessionConfig only
 //! ```
 //!
-//! Every run is bounded: at most `MESSAGES` messages and `ROW_CAP` of wall time per run (a few runs per row), so the whole bench
-//! stays within about a minute even if a configuration stalls.
+//! Every run is bounded: at most `MESSAGES` messages and `ROW_CAP` of wall time (a few runs per row), and
+//! the exploration stops starting configurations after 50 s, so the whole bench stays within about a
+//! minute even if a configuration stalls.
 
 use std::io;
 use std::net::SocketAddr;
@@ -24,7 +25,7 @@ use chatproto::{Message, Name, Verb};
 use chatproto_udp::{connect_on, DatagramSocket, FaultySocket, UdpChatListener, UdpOptions};
 use tokio::net::UdpSocket;
 
-/// Messages per row.
+/// Messages per run.
 const MESSAGES: usize = 20_000;
 /// Bytes of text per message (one frame: the text field holds 256).
 const TEXT: usize = 200;

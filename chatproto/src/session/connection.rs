@@ -1,7 +1,7 @@
 //! [`Session`]: one peer's reliable session, as a sans-IO state machine (PROTOCOL.md §7).
 
 use std::collections::{BTreeMap, VecDeque};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::fragment::{Fragments, Message, Reassembler};
 use crate::wire::{DecodeError, Dialect, Header, Name, Packet, PacketView, Text, Verb};
@@ -26,6 +26,9 @@ pub enum Role {
 /// Most control frames (CONFIRM, RESEND) held for transmission; beyond it the oldest go, and the peer's
 /// retransmission recovers them. Keeps memory bounded against a peer that floods.
 const MAX_CONTROL: usize = 1024;
+
+/// Least probe timeout: a blocked window is probed no sooner than this after the last transmission.
+const MIN_PTO: Duration = Duration::from_millis(1);
 
 /// One peer's session: numbering, confirmation, retransmission, ordering, fragmentation and liveness.
 ///
@@ -77,6 +80,10 @@ pub struct Session {
     keepalives: VecDeque<u32>,
     /// Set while the application is not taking messages (see `pause_delivery`).
     paused: bool,
+    /// The highest number dropped while paused, with the names of our answer: once delivery resumes, what
+    /// is missing up to it is asked for again with RESEND, so the peer resends it at once rather
+    /// than after its RTO (at least 500 ms on a stream).
+    dropped: Option<(u32, Name, Name)>,
     /// Messages delivered and not yet confirmed by the application: number → (our name, peer's name).
     awaiting_app: BTreeMap<u32, (Name, Name)>,
     /// v4: packets delivered and not yet confirmed by the application, oldest first.
@@ -110,6 +117,7 @@ impl Session {
             last_ping: now,
             keepalives: VecDeque::new(),
             paused: false,
+            dropped: None,
             awaiting_app: BTreeMap::new(),
             awaiting_legacy: VecDeque::new(),
             wall_clock: None,
@@ -212,7 +220,34 @@ impl Session {
     /// application has fallen behind can keep reading frames (confirmations, keepalives) without buffering
     /// more messages. The peer retransmits what was dropped once delivery resumes.
     pub fn pause_delivery(&mut self, paused: bool) {
+        let resumed = self.paused && !paused;
         self.paused = paused;
+        if resumed {
+            self.ask_again();
+        }
+    }
+
+    /// RESEND for every number from the next expected up to the highest dropped while paused that has not
+    /// arrived since, within the receive window.
+    fn ask_again(&mut self) {
+        let Some((highest, from, to)) = self.dropped.take() else {
+            return;
+        };
+        let next = self.receive.next_expected();
+        let span = highest.wrapping_sub(next);
+        if span >= u32::MAX / 2 {
+            return;
+        }
+        let dialect = self.dialect.unwrap_or_default();
+        let Ok(resend) = Packet::new(dialect, Verb::RESEND, from, to, Text::EMPTY) else {
+            return;
+        };
+        for offset in 0..=span.min(self.config.receive_window.saturating_sub(1)) {
+            let number = next.wrapping_add(offset);
+            if !self.receive.has_seen(number) {
+                self.push_control(resend.with_number(number).encode());
+            }
+        }
     }
 
     /// Changes the dead-peer limit, for instance once a connection attempt, which has a limit of
@@ -303,6 +338,16 @@ impl Session {
                 // peer retransmits it later); duplicates, PINGs and control frames still count, so
                 // liveness never depends on the application keeping up.
                 if self.paused && packet.verb() != Verb::PING && !self.receive.has_seen(number) {
+                    let next = self.receive.next_expected();
+                    let higher = match self.dropped {
+                        Some((highest, ..)) => {
+                            number.wrapping_sub(next) > highest.wrapping_sub(next)
+                        }
+                        None => true,
+                    };
+                    if higher {
+                        self.dropped = Some((number, *reply_to.to(), *reply_to.from()));
+                    }
                     return;
                 }
                 match self.receive.on_data(packet) {
@@ -453,8 +498,11 @@ impl Session {
         }
         let dead = self.last_heard + self.config.dead_after;
         let retransmit = self.send.next_timeout(self.timer.rto());
+        let probe = self
+            .probe_timeout()
+            .and_then(|pto| self.send.probe_deadline(pto));
         let keepalive = self.keepalive_due();
-        [Some(dead), retransmit, keepalive]
+        [Some(dead), retransmit, probe, keepalive]
             .into_iter()
             .flatten()
             .min()
@@ -480,6 +528,9 @@ impl Session {
                 .push_back(Event::Closed(SessionError::PeerGone { silent_for }));
             return;
         }
+        if let Some(pto) = self.probe_timeout() {
+            self.send.on_probe(now, pto);
+        }
         if self.send.on_timeout(now, self.timer.rto()) > 0 {
             self.timer.on_expiry();
         }
@@ -501,6 +552,13 @@ impl Session {
                 self.keepalives.push_back(number);
             }
         }
+    }
+
+    /// The probe timeout for a blocked window (RFC 8985's PTO): twice the smoothed round trip, at least
+    /// `MIN_PTO`, at most the RTO. `None` until a round trip has been measured.
+    fn probe_timeout(&self) -> Option<Duration> {
+        let srtt = self.timer.srtt()?;
+        Some((srtt * 2).max(MIN_PTO).min(self.timer.rto()))
     }
 
     /// The next event, if any.

@@ -66,6 +66,11 @@ impl ReceiveBuffer {
         Arrival::Accepted
     }
 
+    /// The number of the next packet to deliver.
+    pub fn next_expected(&self) -> u32 {
+        self.next_expected
+    }
+
     /// Whether `number` has been accepted already (delivered, or held).
     pub fn has_seen(&self, number: u32) -> bool {
         let offset = number.wrapping_sub(self.next_expected);

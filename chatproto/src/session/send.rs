@@ -46,6 +46,8 @@ pub struct SendBuffer {
     in_flight: VecDeque<Slot>,
     /// Numbers to (re)transmit, oldest first.
     to_transmit: VecDeque<u32>,
+    /// Probes of a blocked window since the last new confirmation; each doubles the probe timeout.
+    probes: u32,
 }
 
 impl SendBuffer {
@@ -57,6 +59,7 @@ impl SendBuffer {
             waiting: VecDeque::new(),
             in_flight: VecDeque::new(),
             to_transmit: VecDeque::new(),
+            probes: 0,
         }
     }
 
@@ -137,6 +140,7 @@ impl SendBuffer {
             _ => None,
         };
         let confirmed_sent_at = slot.sent_at;
+        self.probes = 0;
         self.detect_losses(number, confirmed_sent_at);
         while self.in_flight.front().is_some_and(|slot| slot.confirmed) {
             self.in_flight.pop_front();
@@ -192,6 +196,36 @@ impl SendBuffer {
             }
         }
         expired
+    }
+
+    /// When to probe a blocked window: it is full, and its oldest packet, already retransmitted, is still
+    /// unconfirmed. Nothing newer can be sent, so no later confirmation can show that the retransmission was
+    /// lost too; without a probe only the RTO, floored at `min_rto`, recovers it. The timeout
+    /// doubles with each probe that brings no new confirmation.
+    pub fn probe_deadline(&self, pto: Duration) -> Option<Instant> {
+        if self.in_flight.len() < self.window as usize {
+            return None;
+        }
+        let head = self.in_flight.front()?;
+        if head.confirmed || head.queued || head.transmissions < 2 {
+            return None;
+        }
+        Some(head.sent_at? + pto.saturating_mul(1 << self.probes.min(16)))
+    }
+
+    /// Retransmits the oldest packet of a blocked window if its probe is due (see `probe_deadline`).
+    pub fn on_probe(&mut self, now: Instant, pto: Duration) -> bool {
+        if self.probe_deadline(pto).is_none_or(|at| at > now) {
+            return false;
+        }
+        let Some(head) = self.in_flight.front_mut() else {
+            return false;
+        };
+        head.queued = true;
+        let number = head.number;
+        self.to_transmit.push_back(number);
+        self.probes += 1;
+        true
     }
 
     /// When the oldest transmission still unconfirmed times out.

@@ -116,12 +116,13 @@ impl Transport for SessionTransport {
     }
 
     async fn close(&mut self) -> Result<(), TransportError> {
-        let (done, finished) = oneshot::channel();
-        if self.commands.send(Command::Close(done)).await.is_ok() {
-            // An Err here means the task ended first, which is also closed.
-            let _ = finished.await;
-        }
-        // Surface an error the task ended with (a dead peer), after any messages still queued.
+        let (done, _finished) = oneshot::channel();
+        // An Err here means the task ended first, which is also closed.
+        let _ = self.commands.send(Command::Close(done)).await;
+        // The task hands over everything it still holds before it ends, waiting for room in this channel,
+        // so read it meanwhile: awaiting `_finished` first deadlocks once more than CHANNEL items wait.
+        // The channel ends when the task does. Surface an error the task ended with (a dead peer), after
+        // any messages still queued.
         while let Some(item) = self.incoming.recv().await {
             item?;
         }
@@ -184,6 +185,7 @@ impl Driver {
         let mut out: Vec<[u8; FRAME_LEN]> = Vec::with_capacity(BATCH);
         let mut pending: Option<(Message, oneshot::Sender<Result<u32, SendError>>)> = None;
         let mut app_gone = false;
+        let mut paused = false;
         loop {
             if let Some((message, reply)) = pending.take() {
                 match self.session.send(&message) {
@@ -225,13 +227,20 @@ impl Driver {
             if app_gone && !self.session.is_closed() {
                 self.session.close();
             }
+            // Reading never stops, so confirmations and keepalives are always heard; while the
+            // application is behind, the session drops new data for the peer to retransmit. On resuming
+            // it asks for that data again (RESEND): go round once more to send those before waiting.
+            let behind = self.ready.len() >= CHANNEL;
+            let resumed = paused && !behind;
+            paused = behind;
+            self.session.pause_delivery(paused);
+            if resumed {
+                continue;
+            }
             let deadline = self
                 .session
                 .poll_timeout()
                 .map(tokio::time::Instant::from_std);
-            // Reading never stops, so confirmations and keepalives are always heard; while the
-            // application is behind, the session drops new data for the peer to retransmit.
-            self.session.pause_delivery(self.ready.len() >= CHANNEL);
             // Biased, in a fixed order, so that a simulated run replays exactly from its seed. Reading
             // comes last: the other branches drain, so they cannot starve it, while a flood of frames
             // could starve them.

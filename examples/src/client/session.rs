@@ -1020,8 +1020,9 @@ mod tests {
         old.type_line("plain").await;
         old.expect("! plain text goes to your rooms").await;
         old.type_line("all:hi").await;
-        old.expect("[all] old: hi").await;
+        // The server confirms ahead of relaying.
         let tick = old.expect("\u{2713} sent").await;
+        old.expect("[all] old: hi").await;
         assert!(!tick.contains('#'), "{tick}");
         old.end_input().await;
         assert_eq!(old.outcome().await.0, Outcome::Quit);
