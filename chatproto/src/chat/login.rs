@@ -4,7 +4,7 @@ use crate::fragment::Message;
 use crate::wire::{Name, Verb};
 
 use super::hub::Hub;
-use super::io::ClientId;
+use super::io::{ClientId, Receipt};
 use super::names::refuse_name;
 use super::store::{PasswordHasher, Store, StoreError};
 
@@ -111,10 +111,16 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
         self.notice(Verb::LOGIN, name, &format!("{name} has connected."));
         for entry in self.store.take_kept(name.as_str())? {
             let from = Name::new(&entry.from).unwrap_or_default();
+            // its sender hears DELIVERED once this session confirms it.
+            let receipt = (entry.number != 0).then_some(Receipt {
+                sender: from,
+                recipient: name,
+                number: entry.number,
+            });
             self.send(
                 client,
                 Message::new(entry.verb, from, name, entry.text),
-                None,
+                receipt,
             );
         }
         Ok(())

@@ -15,6 +15,7 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
             from: message.from.to_string(),
             to: message.to.to_string(),
             text: message.text.clone(),
+            number: 0,
         }
     }
 
@@ -44,8 +45,12 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
                 self.send(sender, message, None);
             }
         } else if self.store.password_hash(recipient.as_str())?.is_some() {
-            self.store
-                .keep_and_record(recipient.as_str(), &self.entry(&message))?;
+            // The sender's number goes with it, for DELIVERED when it is delivered at login.
+            let mut entry = self.entry(&message);
+            entry.number = self
+                .receipt_for(sender, &message, recipient)
+                .map_or(0, |r| r.number);
+            self.store.keep_and_record(recipient.as_str(), &entry)?;
         } else {
             self.error(sender, &format!("no user {recipient}"));
         }

@@ -19,6 +19,10 @@ pub struct Entry {
     pub to: String,
     /// The plain text.
     pub text: String,
+    /// For a private message kept for an offline user: the packet number its v5 sender gave it, so that
+    /// the sender can get DELIVERED when it is delivered at login; 0 otherwise. History entries do
+    /// not keep it.
+    pub number: u32,
 }
 
 /// A storage failure, in the implementation's words.

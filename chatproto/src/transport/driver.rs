@@ -195,6 +195,11 @@ impl Driver {
                     }
                 }
             }
+            // The application has gone: close now, so that the end is seen this time round the loop
+            // rather than at the next timer.
+            if app_gone && !self.session.is_closed() {
+                self.session.close();
+            }
             // One write per burst: everything the session has to send, in batches.
             let now = now();
             while let Some(frame) = self.session.poll_transmit(now) {

@@ -145,8 +145,6 @@ fn a_receipt_for_a_sender_who_has_left_produces_nothing() {
 // R-8.12, R-8.6: a private message kept for an offline user is relayed at their login; when their session
 // confirms it, its v5 sender is owed DELIVERED like for any relayed private message.
 #[test]
-#[ignore = "bug: messages kept for offline users are delivered without a receipt (Entry has no packet \
-            number), so their sender never gets DELIVERED"]
 fn a_kept_private_message_carries_a_receipt_when_delivered_at_login() {
     let mut t = Harness::new();
     let bob = t.register("bob", "pw");

@@ -60,6 +60,8 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX history_by_verb ON history (verb);
      CREATE INDEX history_by_recipient ON history (verb, recipient);
      CREATE INDEX history_by_sender ON history (verb, sender);",
+    // Version 2: the sender's packet number travels with a kept message, for DELIVERED (R-8.12).
+    "ALTER TABLE kept ADD COLUMN number INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// Up to this many rooms, [`Store::history`] reads each room's messages off the index separately (newest
@@ -259,8 +261,8 @@ fn now_ms() -> u64 {
 
 fn insert_kept(conn: &Connection, user: &str, entry: &Entry) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO kept (user, at_ms, verb, sender, recipient, text)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO kept (user, at_ms, verb, sender, recipient, text, number)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![
         user,
@@ -268,7 +270,8 @@ fn insert_kept(conn: &Connection, user: &str, entry: &Entry) -> rusqlite::Result
         entry.verb.to_u32(),
         entry.from,
         entry.to,
-        entry.text
+        entry.text,
+        entry.number
     ])?;
     Ok(())
 }
@@ -295,6 +298,15 @@ fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<Entry> {
         from: row.get(2)?,
         to: row.get(3)?,
         text: row.get(4)?,
+        number: 0,
+    })
+}
+
+/// A kept message: the history columns, then the sender's packet number.
+fn kept_from_row(row: &Row<'_>) -> rusqlite::Result<Entry> {
+    Ok(Entry {
+        number: row.get(5)?,
+        ..entry_from_row(row)?
     })
 }
 
@@ -389,9 +401,9 @@ impl Store for SqliteStore {
             .map_err(failed("take_kept"))?;
         let entries = tx
             .prepare_cached(
-                "SELECT at_ms, verb, sender, recipient, text FROM kept WHERE user = ?1 ORDER BY id",
+                "SELECT at_ms, verb, sender, recipient, text, number FROM kept WHERE user = ?1 ORDER BY id",
             )
-            .and_then(|mut stmt| stmt.query_map([user], entry_from_row)?.collect())
+            .and_then(|mut stmt| stmt.query_map([user], kept_from_row)?.collect())
             .map_err(failed("take_kept"))?;
         tx.prepare_cached("DELETE FROM kept WHERE user = ?1")
             .and_then(|mut stmt| stmt.execute([user]))

@@ -17,6 +17,7 @@ fn entry(at_ms: u64, verb: Verb, from: &str, to: &str, text: &str) -> Entry {
         from: from.to_owned(),
         to: to.to_owned(),
         text: text.to_owned(),
+        number: 0,
     }
 }
 
@@ -262,6 +263,7 @@ fn history_matches_visible_to_on_random_entries() -> Result<(), StoreError> {
                     from: rng.pick(USERS).to_string(),
                     to,
                     text: format!("{seed}/{round}/{i}"),
+                    number: 0,
                 };
                 store.append_history(&e)?;
                 all.push(e);

@@ -178,6 +178,10 @@ impl Peer {
     /// Asserts that nothing matching `unwanted` arrives within `wait`. Proves absence only as far as a
     /// bounded wait can; tests follow it with a message that must arrive after, to flush the pipe.
     pub async fn expect_nothing(&mut self, wait: Duration, unwanted: impl Fn(&Message) -> bool) {
+        // What already arrived, and was passed over by an earlier `expect`, counts too.
+        for message in &self.unread {
+            assert!(!unwanted(message), "{}: unexpected {message:?}", self.name);
+        }
         let deadline = tokio::time::Instant::now() + wait;
         while let Ok(received) = tokio::time::timeout_at(deadline, self.transport.recv()).await {
             match received {
