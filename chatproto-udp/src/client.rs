@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chatproto::session::{Event, Role, Session, SessionConfig};
-use chatproto::transport::{SessionTransport, TransportError};
+use chatproto::transport::{ChannelReader, SessionTransport, TransportError};
 use chatproto::{Dialect, FRAME_LEN};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::peer::{route_datagram, PeerReader, PeerWriter};
+use crate::peer::{route_datagram, PeerWriter};
 use crate::socket::DatagramSocket;
 
 /// Settings for UDP sessions.
@@ -164,7 +164,7 @@ fn spawn<S: DatagramSocket>(
     });
     SessionTransport::spawn(
         session,
-        PeerReader::new(rx),
+        ChannelReader::new(rx),
         PeerWriter::new(socket, addr),
         Some(addr),
     )

@@ -22,7 +22,7 @@
 //! # Layout
 //!
 //! - `socket`: [`DatagramSocket`], the socket operations used, so a simulated network can stand in.
-//! - `peer`: [`PeerReader`] and [`PeerWriter`], one peer's frames over a shared socket.
+//! - `peer`: [`PeerWriter`], one peer's frames over a shared socket.
 //! - `client`: [`connect`], with retries, progress and a time limit.
 //! - `listener`: [`UdpChatListener`], which demultiplexes datagrams into per-peer sessions.
 //! - `faulty`: [`FaultySocket`], seeded loss, duplication, reordering, delay and corruption, for tests.
@@ -38,5 +38,5 @@ mod socket;
 pub use client::{connect, connect_on, connect_with_progress, UdpOptions};
 pub use faulty::FaultySocket;
 pub use listener::UdpChatListener;
-pub use peer::{PeerReader, PeerWriter};
+pub use peer::PeerWriter;
 pub use socket::DatagramSocket;

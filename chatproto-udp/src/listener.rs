@@ -6,14 +6,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chatproto::session::{Role, Session};
-use chatproto::transport::{Listener, SessionTransport, TransportError};
+use chatproto::transport::{ChannelReader, Listener, SessionTransport, TransportError};
 use chatproto::{PacketView, FRAME_LEN};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::client::UdpOptions;
-use crate::peer::{route_datagram, PeerReader, PeerWriter};
+use crate::peer::{route_datagram, PeerWriter};
 use crate::socket::DatagramSocket;
 
 /// Datagrams queued for one peer's session at most; more are dropped, as a congested network would.
@@ -110,7 +110,8 @@ async fn demultiplex<S: DatagramSocket>(
         let now = tokio::time::Instant::now().into_std();
         let session = Session::new(Role::Server, None, options.session.clone(), now);
         let writer = PeerWriter::new(socket.clone(), from);
-        let transport = SessionTransport::spawn(session, PeerReader::new(rx), writer, Some(from));
+        let transport =
+            SessionTransport::spawn(session, ChannelReader::new(rx), writer, Some(from));
         if accepted.send(transport).await.is_err() {
             return;
         }

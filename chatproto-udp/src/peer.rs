@@ -1,41 +1,14 @@
-//! [`PeerReader`] and [`PeerWriter`]: one peer's frames over a socket shared with others.
+//! [`PeerWriter`]: one peer's frames over a socket shared with others, and the routing of received
+//! datagrams (each peer's arrive through a [`chatproto::transport::ChannelReader`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chatproto::transport::{FrameBatch, FrameReader, FrameWriter, TransportError};
+use chatproto::transport::{FrameWriter, TransportError};
 use chatproto::FRAME_LEN;
-use tokio::sync::mpsc;
 
 use crate::socket::DatagramSocket;
-
-/// Receives the frames that a demultiplexer (or a client's own socket loop) routes to one peer.
-#[derive(Debug)]
-pub struct PeerReader {
-    frames: mpsc::Receiver<[u8; FRAME_LEN]>,
-}
-
-impl PeerReader {
-    /// Reads from `frames`.
-    pub fn new(frames: mpsc::Receiver<[u8; FRAME_LEN]>) -> PeerReader {
-        PeerReader { frames }
-    }
-}
-
-#[async_trait]
-impl FrameReader for PeerReader {
-    async fn read(&mut self, batch: &mut FrameBatch) -> Result<bool, TransportError> {
-        let Some(frame) = self.frames.recv().await else {
-            return Ok(false);
-        };
-        batch.push(&frame);
-        while let Ok(frame) = self.frames.try_recv() {
-            batch.push(&frame);
-        }
-        Ok(true)
-    }
-}
 
 /// Sends one peer's frames, a datagram each, on a shared socket.
 #[derive(Debug)]

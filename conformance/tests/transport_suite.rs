@@ -23,7 +23,10 @@ fn session_config(base: SessionConfig) -> SessionConfig {
 
 struct Memory {
     /// The far ends of silent peers' links, held open so the silence is not an end of stream.
-    silent: Vec<(memory::MemoryWriter, memory::MemoryReader)>,
+    silent: Vec<(
+        chatproto::transport::ChannelWriter,
+        chatproto::transport::ChannelReader,
+    )>,
 }
 
 #[async_trait]
@@ -40,8 +43,8 @@ impl TransportHarness for Memory {
     }
 
     async fn connect_to_silent_peer(&mut self) -> Option<SessionTransport> {
-        let (to_peer, peer_reads) = memory::link();
-        let (peer_writes, from_peer) = memory::link();
+        let (to_peer, peer_reads) = chatproto::transport::link();
+        let (peer_writes, from_peer) = chatproto::transport::link();
         self.silent.push((peer_writes, peer_reads));
         let session = Session::new(
             Role::Client,

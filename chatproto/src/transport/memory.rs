@@ -3,65 +3,13 @@
 
 use std::time::Instant;
 
-use async_trait::async_trait;
-use tokio::sync::mpsc;
-
 use crate::session::{Role, Session, SessionConfig};
 use crate::sim::FaultConfig;
-use crate::{Dialect, FRAME_LEN};
+use crate::Dialect;
 
+use super::channel::link;
 use super::faulty::FaultyWriter;
-use super::frames::{FrameBatch, FrameReader, FrameWriter};
-use super::{SessionTransport, TransportError};
-
-/// Frames in flight in each direction at most.
-const IN_FLIGHT: usize = 1024;
-
-/// The receiving end of an in-memory link.
-#[derive(Debug)]
-pub struct MemoryReader {
-    frames: mpsc::Receiver<[u8; FRAME_LEN]>,
-}
-
-/// The sending end of an in-memory link.
-#[derive(Debug, Clone)]
-pub struct MemoryWriter {
-    frames: mpsc::Sender<[u8; FRAME_LEN]>,
-}
-
-/// A one-way in-memory link.
-pub fn link() -> (MemoryWriter, MemoryReader) {
-    let (tx, rx) = mpsc::channel(IN_FLIGHT);
-    (MemoryWriter { frames: tx }, MemoryReader { frames: rx })
-}
-
-#[async_trait]
-impl FrameReader for MemoryReader {
-    async fn read(&mut self, batch: &mut FrameBatch) -> Result<bool, TransportError> {
-        // `recv` is cancel-safe, and so is taking what is already queued afterwards.
-        let Some(frame) = self.frames.recv().await else {
-            return Ok(false);
-        };
-        batch.push(&frame);
-        while let Ok(frame) = self.frames.try_recv() {
-            batch.push(&frame);
-        }
-        Ok(true)
-    }
-}
-
-#[async_trait]
-impl FrameWriter for MemoryWriter {
-    async fn write(&mut self, frames: &[[u8; FRAME_LEN]]) -> Result<(), TransportError> {
-        for frame in frames {
-            self.frames
-                .send(*frame)
-                .await
-                .map_err(|_| TransportError::Closed)?;
-        }
-        Ok(())
-    }
-}
+use super::SessionTransport;
 
 /// Two connected v5 transports, client and server, over a clean in-memory link.
 ///

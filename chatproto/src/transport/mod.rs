@@ -15,6 +15,7 @@
 //! - [`Transport`], [`Listener`], [`Incoming`], [`TransportError`]: this file.
 //! - `frames`: [`FrameReader`], [`FrameWriter`] and [`FrameBatch`], what a carrier implements.
 //! - `driver`: [`SessionTransport`], the task that drives a session over a reader and a writer.
+//! - `channel`: [`ChannelReader`] and [`ChannelWriter`], frames through tokio channels, and [`link`].
 //! - [`memory`]: an in-memory carrier, for tests and as an example.
 //! - [`faulty`]: a seeded fault-injecting wrapper around any [`FrameWriter`].
 
@@ -26,11 +27,13 @@ use async_trait::async_trait;
 use crate::fragment::Message;
 use crate::session::{SendError, SessionError};
 
+mod channel;
 mod driver;
 pub mod faulty;
 mod frames;
 pub mod memory;
 
+pub use channel::{link, ChannelReader, ChannelWriter};
 pub use driver::SessionTransport;
 pub use frames::{FrameBatch, FrameReader, FrameWriter};
 

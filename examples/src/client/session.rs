@@ -593,7 +593,7 @@ mod tests {
         ClientId, Hub, Input as HubInput, MemoryStore, Output, PlainTextForTests, Receipt,
     };
     use chatproto::session::{Role, Session, SessionConfig};
-    use chatproto::transport::memory::link;
+    use chatproto::transport::link;
     use chatproto::transport::SessionTransport;
     use tokio::sync::mpsc;
 
