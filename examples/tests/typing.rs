@@ -394,7 +394,7 @@ async fn incoming_messages_print_above_a_half_typed_line() {
 /// `ann> h` and a pasted line with its newline is not sent. rustyline 19.0.0 checks its buffer before
 /// waiting (`PosixRawReader::wait_for_input`); rustyline 17.0.2 and 18.0.1 do not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails with rustyline 17: a burst of keys shows only its first until the next key"]
+
 async fn a_pasted_half_line_survives_incoming_messages() {
     if !tmux_or_skip("a_pasted_half_line_survives_incoming_messages") {
         return;
