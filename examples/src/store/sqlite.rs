@@ -95,6 +95,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 ///     from: "ann".into(),
 ///     to: "ALL".into(),
 ///     text: "hi".into(),
+///     number: 0,
 /// };
 /// SqliteStore::open(dir.path())?.append_history(&entry)?;
 /// let reopened = SqliteStore::open(dir.path())?;
