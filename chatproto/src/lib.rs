@@ -2,8 +2,8 @@
 //!
 //! The wire format and protocol core of chatproto, a small binary chat protocol: every packet is one
 //! 337-byte frame of fixed-width fields with a checksum. This crate parses and serializes those frames,
-//! holds the text cipher and fragmentation, and does no IO: transports (`chatproto-tcp`, `chatproto-udp`,
-//! or your own) drive it. The normative spec is `PROTOCOL.md` at the repository root; comments here cite
+//! holds the text cipher, fragmentation, the reliable session and the chat routing core, and does no IO:
+//! transports (`chatproto-tcp`, `chatproto-udp`, or your own) drive it. The normative spec is `PROTOCOL.md` at the repository root; comments here cite
 //! its requirement numbers (`R-3.7`).
 //!
 //! ```
@@ -25,6 +25,8 @@
 //! - `codec` (feature `codec`, on by default): [`PacketCodec`], a `tokio_util` `Decoder`/`Encoder`.
 //! - [`session`]: [`Session`](session::Session), the sans-IO reliable session (PROTOCOL.md §7).
 //! - [`sim`]: seeded faults and [`SimPair`](sim::SimPair), two sessions in simulated time.
+//! - [`chat`]: [`Hub`](chat::Hub), the chat server's sans-IO routing core (PROTOCOL.md §8), with the `Store`
+//!   and `PasswordHasher` traits it uses.
 //! - `transport` (feature `transport`, on by default): the `Transport` and `Listener` traits, the task
 //!   that drives a session over any frame carrier, an in-memory carrier and a fault-injecting wrapper.
 //!
