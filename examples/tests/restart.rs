@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chatproto::chat::GENERAL;
 use chatproto::{Message, Verb};
-use server_process::{history_entry, Client, ServerProcess};
+use server_process::{history_entry, ServerProcess};
 use support::*;
 
 fn unix_ms() -> u64 {
@@ -45,8 +45,8 @@ async fn sigterm_sends_shutdown_exits_0_and_a_restart_keeps_accounts_pms_and_his
         let dir = tempfile::tempdir().unwrap();
         let started = unix_ms();
         let mut server = ServerProcess::start(dir.path()).await;
-        let mut ann = Client::log_in(&server, net, Verb::REGISTER, "ann", "ann-pw").await;
-        let bob = Client::log_in(&server, net, Verb::REGISTER, "bob", "bob-pw").await;
+        let mut ann = server.log_in(net, Verb::REGISTER, "ann", "ann-pw").await;
+        let bob = server.log_in(net, Verb::REGISTER, "bob", "bob-pw").await;
         ann.expect_text(Verb::LOGIN, "bob has connected.").await;
         bob.quit().await;
         ann.expect_text(Verb::QUIT, "bob has disconnected.").await;
@@ -67,7 +67,7 @@ async fn sigterm_sends_shutdown_exits_0_and_a_restart_keeps_accounts_pms_and_his
             ann.expect_text(verb, text).await;
         }
         // A session that never logged in is told too: says every session.
-        let mut anonymous = Client::connect(&server, net).await;
+        let mut anonymous = server.connect(net).await;
         // Its HELP answered, the hub knows the session before the signal comes.
         anonymous.send(Verb::HELP, "server", "").await;
         anonymous.expect_verb(Verb::HELP).await;
@@ -88,7 +88,7 @@ async fn sigterm_sends_shutdown_exits_0_and_a_restart_keeps_accounts_pms_and_his
 
         // The same directory, a new process.
         let server = ServerProcess::start(dir.path()).await;
-        let mut bob = Client::log_in(&server, net, Verb::AUTH, "bob", "bob-pw").await;
+        let mut bob = server.log_in(net, Verb::AUTH, "bob", "bob-pw").await;
         let pm = bob
             .expect_text(Verb::PRIVATE_MESSAGE, "while you were out")
             .await;
@@ -121,11 +121,11 @@ async fn sigterm_sends_shutdown_exits_0_and_a_restart_keeps_accounts_pms_and_his
                 "history time {ms} is not from this test"
             );
         }
-        let _ann = Client::log_in(&server, net, Verb::AUTH, "ann", "ann-pw").await;
+        let _ann = server.log_in(net, Verb::AUTH, "ann", "ann-pw").await;
         bob.expect_text(Verb::LOGIN, "ann has connected.").await;
         // Kept messages go once: bob logs in again and gets none.
         bob.quit().await;
-        let mut bob = Client::log_in(&server, net, Verb::AUTH, "bob", "bob-pw").await;
+        let mut bob = server.log_in(net, Verb::AUTH, "bob", "bob-pw").await;
         let since_login = bob.history("0").await;
         assert!(
             since_login.iter().all(|m| m.verb != Verb::PRIVATE_MESSAGE),
@@ -145,8 +145,8 @@ async fn sigkill_mid_load_loses_nothing_that_was_confirmed() {
     for net in NETS {
         let dir = tempfile::tempdir().unwrap();
         let mut server = ServerProcess::start(dir.path()).await;
-        let mut ann = Client::log_in(&server, net, Verb::REGISTER, "ann", "ann-pw").await;
-        let bob = Client::log_in(&server, net, Verb::REGISTER, "bob", "bob-pw").await;
+        let mut ann = server.log_in(net, Verb::REGISTER, "ann", "ann-pw").await;
+        let bob = server.log_in(net, Verb::REGISTER, "bob", "bob-pw").await;
         bob.quit().await;
         ann.expect_text(Verb::QUIT, "bob has disconnected.").await;
 
@@ -185,7 +185,7 @@ async fn sigkill_mid_load_loses_nothing_that_was_confirmed() {
         drop(server);
 
         let server = ServerProcess::start(dir.path()).await;
-        let mut bob = Client::log_in(&server, net, Verb::AUTH, "bob", "bob-pw").await;
+        let mut bob = server.log_in(net, Verb::AUTH, "bob", "bob-pw").await;
         // The history request is answered after the kept messages, which follow the login.
         let history = bob.history(&LOAD.to_string()).await;
         let kept: Vec<&str> = history

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use chatproto::transport::{Incoming, SessionTransport, Transport};
@@ -51,24 +52,39 @@ pub struct Peer {
 impl Peer {
     /// Connects without logging in.
     pub async fn connect(server: &Server, net: Net, dialect: Dialect) -> Peer {
+        let addr = match net {
+            Net::Tcp => server.tcp_addr(),
+            Net::Udp => server.udp_addr(),
+        };
+        Peer::connect_to(
+            addr.expect("the server serves this transport"),
+            net,
+            dialect,
+        )
+        .await
+    }
+
+    /// Connects to a server by its address for `net` (a server in another process, say), without
+    /// logging in.
+    pub async fn connect_to(addr: SocketAddr, net: Net, dialect: Dialect) -> Peer {
         let transport = match net {
             Net::Tcp => {
                 let options = TcpOptions {
                     dialect,
                     ..TcpOptions::default()
                 };
-                chatproto_tcp::connect(server.tcp_addr().unwrap(), options)
+                chatproto_tcp::connect(addr, options)
                     .await
-                    .unwrap()
+                    .expect("tcp connect")
             }
             Net::Udp => {
                 let options = UdpOptions {
                     dialect,
                     ..UdpOptions::default()
                 };
-                chatproto_udp::connect(server.udp_addr().unwrap(), options)
+                chatproto_udp::connect(addr, options)
                     .await
-                    .unwrap()
+                    .expect("udp connect")
             }
         };
         Peer {
@@ -204,6 +220,75 @@ impl Peer {
                 Ok(Ok(Some(Incoming::Message(message)))) => self.unread.push_back(message),
                 other => panic!("{}: waiting for CONFIRM {number}: {other:?}", self.name),
             }
+        }
+    }
+
+    /// Logs in with REGISTER or AUTH and the password, returning once the LOGIN notice is back.
+    pub async fn log_in_with(&mut self, verb: Verb, who: &str, password: &str) {
+        self.name = name(who);
+        self.send_raw(Message::new(verb, self.name, Name::SERVER, password))
+            .await;
+        self.expect_text(Verb::LOGIN, &format!("{who} has connected."))
+            .await;
+    }
+
+    /// QUIT, and its notice back.
+    pub async fn quit(mut self) {
+        let text = format!("{} has disconnected.", self.name);
+        self.send(Verb::QUIT, "ALL", &text).await;
+        self.expect_text(Verb::QUIT, &text).await;
+    }
+
+    /// Waits until at least `count` confirmations have come.
+    pub async fn expect_confirmations(&mut self, count: usize) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while self.confirmed.len() < count {
+            match tokio::time::timeout_at(deadline, self.transport.recv()).await {
+                Ok(Ok(Some(Incoming::Confirmed(n)))) => self.confirmed.push(n),
+                Ok(Ok(Some(Incoming::Message(message)))) => self.unread.push_back(message),
+                _ => panic!(
+                    "{}: {} confirmations of {count}",
+                    self.name,
+                    self.confirmed.len()
+                ),
+            }
+        }
+    }
+
+    /// Reads whatever arrives within `wait` (or until the session ends), keeping it all.
+    pub async fn drain(&mut self, wait: Duration) {
+        let deadline = tokio::time::Instant::now() + wait;
+        while let Ok(Ok(Some(incoming))) =
+            tokio::time::timeout_at(deadline, self.transport.recv()).await
+        {
+            match incoming {
+                Incoming::Confirmed(n) => self.confirmed.push(n),
+                Incoming::Message(message) => self.unread.push_back(message),
+            }
+        }
+    }
+
+    /// HISTORY_REQUEST: every message up to the `end <count>` marker, which is checked against
+    /// the number of HISTORY_REPLY entries. Messages of other verbs that came before the marker are
+    /// returned too, in order, so a caller can see what was delivered ahead of the history.
+    pub async fn history(&mut self, limit: &str) -> Vec<Message> {
+        self.send(Verb::HISTORY_REQUEST, "server", limit).await;
+        let mut got = Vec::new();
+        loop {
+            let message = self
+                .next()
+                .await
+                .unwrap_or_else(|| panic!("{}: history without an end; got {got:#?}", self.name));
+            if message.verb == Verb::HISTORY_REPLY && message.from == Name::SERVER {
+                let entries = got
+                    .iter()
+                    .filter(|m: &&Message| m.verb == Verb::HISTORY_REPLY)
+                    .count();
+                assert_eq!(message.text, format!("end {entries}"), "{got:#?}");
+                assert_eq!(message.to, self.name);
+                return got;
+            }
+            got.push(message);
         }
     }
 }

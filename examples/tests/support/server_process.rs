@@ -1,11 +1,10 @@
 //! The `chat-server` binary as a child process, and a client that reaches it by address.
 //!
-//! Needs `mod support;` beside it in the test crate (for [`Net`] and [`PATIENCE`]). The child is killed
+//! Needs `mod support;` beside it in the test crate (for [`Net`] and `Peer`). The child is killed
 //! when its [`ServerProcess`] is dropped, so a failing test leaves no server behind.
 
 #![allow(dead_code)]
 
-use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -13,13 +12,10 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-use chatproto::transport::{Incoming, SessionTransport, Transport};
-use chatproto::{Message, Name, Verb};
-use chatproto_tcp::TcpOptions;
-use chatproto_udp::UdpOptions;
+use chatproto::{Dialect, Message, Verb};
 use tokio::time::Instant;
 
-use super::support::{Net, PATIENCE};
+use super::support::{Net, Peer, PATIENCE};
 
 /// How often a wait on the child looks again.
 const POLL: Duration = Duration::from_millis(10);
@@ -164,180 +160,24 @@ impl Drop for ServerProcess {
     }
 }
 
-/// One client of a [`ServerProcess`]: like `support::Peer`, but connected by address.
-pub struct Client {
-    pub name: Name,
-    pub transport: SessionTransport,
-    unread: VecDeque<Message>,
-    /// Every confirmation seen, in the order they came.
-    pub confirmed: Vec<u32>,
-}
+/// A client of a [`ServerProcess`]: the same as the in-process tests' `Peer`.
+pub type Client = Peer;
 
-impl Client {
-    /// Connects without logging in.
-    pub async fn connect(server: &ServerProcess, net: Net) -> Client {
-        let transport = match net {
-            Net::Tcp => chatproto_tcp::connect(server.tcp, TcpOptions::default())
-                .await
-                .expect("tcp connect"),
-            Net::Udp => chatproto_udp::connect(server.udp, UdpOptions::default())
-                .await
-                .expect("udp connect"),
+impl ServerProcess {
+    /// A client connected by address, not logged in.
+    pub async fn connect(&self, net: Net) -> Client {
+        let addr = match net {
+            Net::Tcp => self.tcp,
+            Net::Udp => self.udp,
         };
-        Client {
-            name: Name::EMPTY,
-            transport,
-            unread: VecDeque::new(),
-            confirmed: Vec::new(),
-        }
+        Peer::connect_to(addr, net, Dialect::V5).await
     }
 
-    /// Connects and logs in with REGISTER or AUTH, returning once the LOGIN notice is back.
-    pub async fn log_in(
-        server: &ServerProcess,
-        net: Net,
-        verb: Verb,
-        who: &str,
-        password: &str,
-    ) -> Client {
-        let mut client = Client::connect(server, net).await;
-        client.name = Name::new(who).unwrap();
+    /// A client logged in with REGISTER or AUTH.
+    pub async fn log_in(&self, net: Net, verb: Verb, who: &str, password: &str) -> Client {
+        let mut client = self.connect(net).await;
+        client.log_in_with(verb, who, password).await;
         client
-            .send_raw(Message::new(verb, client.name, Name::SERVER, password))
-            .await;
-        client
-            .expect_text(Verb::LOGIN, &format!("{who} has connected."))
-            .await;
-        client
-    }
-
-    pub async fn send_raw(&mut self, message: Message) -> u32 {
-        self.transport.send(message).await.expect("send")
-    }
-
-    /// Sends a message from this client; returns its number.
-    pub async fn send(&mut self, verb: Verb, to: &str, text: &str) -> u32 {
-        let to = Name::new(to).unwrap();
-        self.send_raw(Message::new(verb, self.name, to, text)).await
-    }
-
-    /// QUIT, and its notice back.
-    pub async fn quit(mut self) {
-        let text = format!("{} has disconnected.", self.name);
-        self.send(Verb::QUIT, "ALL", &text).await;
-        self.expect_text(Verb::QUIT, &text).await;
-    }
-
-    /// The next message or confirmation before `deadline`; `None` on timeout or when the session ends.
-    async fn recv_until(&mut self, deadline: Instant) -> Option<Incoming> {
-        match tokio::time::timeout_at(deadline, self.transport.recv()).await {
-            Ok(Ok(Some(incoming))) => Some(incoming),
-            _ => None,
-        }
-    }
-
-    async fn next(&mut self) -> Option<Message> {
-        if let Some(message) = self.unread.pop_front() {
-            return Some(message);
-        }
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            match self.recv_until(deadline).await? {
-                Incoming::Message(message) => return Some(message),
-                Incoming::Confirmed(number) => self.confirmed.push(number),
-            }
-        }
-    }
-
-    /// The first message matching `want`; those before it stay unread, in order.
-    pub async fn expect(&mut self, what: &str, want: impl Fn(&Message) -> bool) -> Message {
-        let mut skipped = Vec::new();
-        let found = loop {
-            match self.next().await {
-                Some(message) if want(&message) => break message,
-                Some(message) => skipped.push(message),
-                None => panic!("{}: waited for {what}; got only {skipped:#?}", self.name),
-            }
-        };
-        for message in skipped.into_iter().rev() {
-            self.unread.push_front(message);
-        }
-        found
-    }
-
-    pub async fn expect_verb(&mut self, verb: Verb) -> Message {
-        self.expect(&format!("{verb}"), |m| m.verb == verb).await
-    }
-
-    pub async fn expect_text(&mut self, verb: Verb, text: &str) -> Message {
-        let text = text.to_owned();
-        self.expect(&format!("{verb} {text:?}"), move |m| {
-            m.verb == verb && m.text == text
-        })
-        .await
-    }
-
-    /// Waits until the server has confirmed `number` (R-8.13: it is durable by then).
-    pub async fn expect_confirmed(&mut self, number: u32) {
-        let deadline = Instant::now() + PATIENCE;
-        while !self.confirmed.contains(&number) {
-            match self.recv_until(deadline).await {
-                Some(Incoming::Confirmed(n)) => self.confirmed.push(n),
-                Some(Incoming::Message(message)) => self.unread.push_back(message),
-                None => panic!("{}: no CONFIRM {number}", self.name),
-            }
-        }
-    }
-
-    /// Waits until at least `count` confirmations have come.
-    pub async fn expect_confirmations(&mut self, count: usize) {
-        let deadline = Instant::now() + PATIENCE;
-        while self.confirmed.len() < count {
-            match self.recv_until(deadline).await {
-                Some(Incoming::Confirmed(n)) => self.confirmed.push(n),
-                Some(Incoming::Message(message)) => self.unread.push_back(message),
-                None => panic!(
-                    "{}: {} confirmations of {count}",
-                    self.name,
-                    self.confirmed.len()
-                ),
-            }
-        }
-    }
-
-    /// Reads whatever arrives within `wait` (or until the session ends), keeping confirmations.
-    pub async fn drain(&mut self, wait: Duration) {
-        let deadline = Instant::now() + wait;
-        while let Some(incoming) = self.recv_until(deadline).await {
-            match incoming {
-                Incoming::Confirmed(n) => self.confirmed.push(n),
-                Incoming::Message(message) => self.unread.push_back(message),
-            }
-        }
-    }
-
-    /// HISTORY_REQUEST: every message up to the `end <count>` marker, which is checked against
-    /// the number of HISTORY_REPLY entries. Messages of other verbs that came before the marker are
-    /// returned too, in order, so a caller can see what was delivered ahead of the history.
-    pub async fn history(&mut self, limit: &str) -> Vec<Message> {
-        self.send(Verb::HISTORY_REQUEST, "server", limit).await;
-        let mut got = Vec::new();
-        loop {
-            let message = self
-                .next()
-                .await
-                .unwrap_or_else(|| panic!("{}: history without an end; got {got:#?}", self.name));
-            if message.verb == Verb::HISTORY_REPLY && message.from == Name::SERVER {
-                let entries = got
-                    .iter()
-                    .filter(|m: &&Message| m.verb == Verb::HISTORY_REPLY)
-                    .count();
-                assert_eq!(message.text, format!("end {entries}"), "{got:#?}");
-                assert_eq!(message.to, self.name);
-                return got;
-            }
-            got.push(message);
-        }
     }
 }
 
