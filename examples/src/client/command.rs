@@ -17,7 +17,8 @@ use chatproto::{Dialect, Message, Name, Verb};
 /// The client's own help, printed for `/?` and `/help` (and kept in step with the parser by a test).
 pub const HELP: &str = "\
 commands:
-  <text>                      to every room you are in (you start in General)
+  <text>                      to every room you are in (you start in General), or to your partner
+                              while in a one-to-one chat
   all:<text>                  to everyone online
   <name>:<text>               private message (also /w <name> <text>)
   who                         who is online (also /users)
@@ -51,7 +52,7 @@ pub enum Command {
         text: String,
     },
     /// Plain text: ROOM_MESSAGE with an empty `to_name`, which goes to every room the sender is in
-    /// (R-8.10).
+    /// (R-8.10); while in a one-to-one chat, a PRIVATE_MESSAGE to the partner instead (as in seed 002).
     Rooms(String),
     /// `/s <rooms> <text>`: one ROOM_MESSAGE per room.
     Say {
@@ -307,7 +308,7 @@ impl Command {
     }
 
     /// The messages this command sends, from `me`, in `dialect`. `partner` is the one you are chatting
-    /// with, for `/end`. Commands that are not requests to the server (`/register`, `/login`) and names
+    /// with, for `/end` and for plain text. Commands that are not requests to the server (`/register`, `/login`) and names
     /// that cannot be sent give `Err` with a message for the user.
     pub fn requests(
         &self,
@@ -330,7 +331,10 @@ impl Command {
         match self {
             Command::Broadcast(text) => Ok(vec![message(Verb::BROADCAST, Name::ALL, text)]),
             Command::Private { to, text } => one(Verb::PRIVATE_MESSAGE, to, text),
-            Command::Rooms(text) => Ok(vec![message(Verb::ROOM_MESSAGE, Name::EMPTY, text)]),
+            Command::Rooms(text) => match partner {
+                Some(partner) => one(Verb::PRIVATE_MESSAGE, partner, text),
+                None => Ok(vec![message(Verb::ROOM_MESSAGE, Name::EMPTY, text)]),
+            },
             Command::Say { rooms, text } => each(Verb::ROOM_MESSAGE, rooms, text),
             Command::Who => Ok(vec![message(Verb::WHO, to_server, "")]),
             Command::Members(room) => one(Verb::ROOM_MEMBERS, room, ""),
@@ -603,7 +607,16 @@ mod tests {
             one("bob:hi"),
             (Verb::PRIVATE_MESSAGE, "bob".into(), "hi".into())
         );
-        assert_eq!(one("hi"), (Verb::ROOM_MESSAGE, String::new(), "hi".into()));
+        // In a one-to-one chat (with bob here), plain text goes to the partner; otherwise to the rooms.
+        assert_eq!(
+            one("hi"),
+            (Verb::PRIVATE_MESSAGE, "bob".into(), "hi".into())
+        );
+        let alone = p("hi").requests(ann, Dialect::V5, None).unwrap();
+        assert_eq!(
+            (alone[0].verb, alone[0].to.as_str()),
+            (Verb::ROOM_MESSAGE, "")
+        );
         assert_eq!(one("who"), (Verb::WHO, "server".into(), String::new()));
         assert_eq!(
             one("/users dev"),
