@@ -206,13 +206,10 @@ impl Session {
     pub fn confirm(&mut self, number: u32) {
         if self.dialect == Some(Dialect::Legacy) {
             if let Some(packet) = self.awaiting_legacy.pop_front() {
-                self.answer(&packet, Verb::CONFIRM);
+                self.confirm_packet(&packet);
             }
-        } else if let Some((from, to)) = self.awaiting_app.remove(&number) {
-            if let Ok(packet) = Packet::new(Dialect::V5, Verb::CONFIRM, to, from, Text::EMPTY) {
-                // `answer` swaps the names back and adds the time.
-                self.answer(&packet.with_number(number), Verb::CONFIRM);
-            }
+        } else if let Some((us, peer)) = self.awaiting_app.remove(&number) {
+            self.queue_confirm(Dialect::V5, number, us, peer);
         }
     }
 
@@ -357,7 +354,7 @@ impl Session {
                     }
                     Arrival::Duplicate if self.awaiting_app.contains_key(&number) => {}
                     // a new packet and a duplicate are both confirmed; one beyond the window is not.
-                    Arrival::Accepted | Arrival::Duplicate => self.answer(&reply_to, Verb::CONFIRM),
+                    Arrival::Accepted | Arrival::Duplicate => self.confirm_packet(&reply_to),
                     Arrival::BeyondWindow => {}
                 }
                 while let Some(packet) = self.receive.pop_ready() {
@@ -384,7 +381,7 @@ impl Session {
                     if self.config.defer_confirm && packet.verb() != Verb::PING {
                         self.awaiting_legacy.push_back(packet);
                     } else {
-                        self.answer(&packet, Verb::CONFIRM);
+                        self.confirm_packet(&packet);
                     }
                 }
                 self.deliver(packet);
@@ -452,20 +449,28 @@ impl Session {
             Dialect::Legacy => self.push_control(error.with_number(number).encode()),
         }
     }
-
-    /// CONFIRM (or RESEND) answering `packet`, names swapped, a v5 CONFIRM with the time.
-    fn answer(&mut self, packet: &Packet, verb: Verb) {
+    /// Queues CONFIRM(`number`) from `us` to `peer`; a v5 CONFIRM carries the time.
+    fn queue_confirm(&mut self, dialect: Dialect, number: u32, us: Name, peer: Name) {
         let mut digits = [0; 20];
         let text = match self.wall_clock {
-            Some(ms) if verb == Verb::CONFIRM && packet.dialect() == Dialect::V5 => {
+            Some(ms) if dialect == Dialect::V5 => {
                 Text::new(decimal(ms, &mut digits)).unwrap_or_default()
             }
             _ => Text::EMPTY,
         };
-        if let Ok(answer) = Packet::new(packet.dialect(), verb, *packet.to(), *packet.from(), text)
-        {
-            self.push_control(answer.with_number(packet.number()).encode());
+        if let Ok(confirm) = Packet::new(dialect, Verb::CONFIRM, us, peer, text) {
+            self.push_control(confirm.with_number(number).encode());
         }
+    }
+
+    /// CONFIRM answering `packet`, names swapped.
+    fn confirm_packet(&mut self, packet: &Packet) {
+        self.queue_confirm(
+            packet.dialect(),
+            packet.number(),
+            *packet.to(),
+            *packet.from(),
+        );
     }
 
     fn push_control(&mut self, frame: [u8; FRAME_LEN]) {
