@@ -103,6 +103,8 @@ async fn udp_connect_retries_with_progress_until_a_late_server_starts() {
         udp: Some(addr),
         storage: Storage::Memory,
         hashing: PasswordHashing::FastForTests,
+        allow_plaintext_passwords: true,
+        ..ServerConfig::default()
     })
     .await
     .expect("server starts on the port the client is trying");

@@ -294,6 +294,8 @@ async fn start_server() -> Server {
         udp: None,
         storage: Storage::Memory,
         hashing: PasswordHashing::FastForTests,
+        allow_plaintext_passwords: true,
+        ..ServerConfig::default()
     })
     .await
     .expect("server starts")

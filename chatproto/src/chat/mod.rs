@@ -9,11 +9,13 @@
 //! - `io`: [`Input`], [`Output`], [`ClientId`], [`Receipt`].
 //! - `store`: the [`Store`] and [`PasswordHasher`] traits, and [`MemoryStore`].
 //! - `names`, `throttle`: name rules and the login throttle.
+//! - `limits`: [`Limits`], what a client can make the server hold (§9.2).
 
 mod chats;
 mod history;
 mod hub;
 mod io;
+mod limits;
 mod login;
 mod messages;
 mod names;
@@ -24,6 +26,7 @@ mod throttle;
 pub use history::{DEFAULT_HISTORY, MAX_HISTORY};
 pub use hub::{Hub, GENERAL};
 pub use io::{ClientId, Input, Output, Receipt};
+pub use limits::Limits;
 pub use names::refuse_name;
 pub use store::{
     visible_to, Entry, MemoryStore, PasswordHasher, PlainTextForTests, Store, StoreError,

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use chatproto_examples::server::{PasswordHashing, Server, ServerConfig, Storage};
+use chatproto_examples::server::{PasswordHashing, Server, ServerConfig, Storage, TlsFiles};
 use clap::Parser;
 
 /// The example chatproto server.
@@ -32,6 +32,16 @@ struct Args {
     /// Log level or filter (error, warn, info, debug, trace, or a tracing EnvFilter).
     #[arg(long, default_value = "info")]
     log_level: String,
+    /// TLS certificate chain (PEM) for TCP; needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) for TCP; needs --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Accept passwords over plain TCP and UDP from loopback addresses (PROTOCOL.md ). For local
+    /// testing only: anyone on the path can read them.
+    #[arg(long)]
+    allow_plaintext_passwords: bool,
     /// Hash passwords with minimal argon2id parameters. For tests of debug builds only.
     #[arg(long, hide = true)]
     insecure_fast_hashing: bool,
@@ -59,6 +69,12 @@ async fn main() -> std::process::ExitCode {
         } else {
             PasswordHashing::Recommended
         },
+        tls: match (args.tls_cert.clone(), args.tls_key.clone()) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            _ => None,
+        },
+        allow_plaintext_passwords: args.allow_plaintext_passwords,
+        ..ServerConfig::default()
     };
     let server = match Server::start(config).await {
         Ok(server) => server,

@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+pub use chatproto::chat::Limits;
+
 /// The original application's port.
 pub const DEFAULT_PORT: u16 = 53289;
 
@@ -36,6 +38,22 @@ pub struct ServerConfig {
     pub storage: Storage,
     /// Password hashing strength.
     pub hashing: PasswordHashing,
+    /// TLS for TCP: the certificate chain and private key, PEM files. Without it TCP is plain.
+    pub tls: Option<TlsFiles>,
+    /// Accept passwords over transports without confidentiality (plain TCP, UDP), from loopback addresses
+    /// only. For tests and local use.
+    pub allow_plaintext_passwords: bool,
+    /// What a client can make the server hold (PROTOCOL.md §9.2).
+    pub limits: Limits,
+}
+
+/// The PEM files TLS needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// The private key.
+    pub key: PathBuf,
 }
 
 impl Default for ServerConfig {
@@ -46,6 +64,9 @@ impl Default for ServerConfig {
             udp: Some(addr),
             storage: Storage::Directory(PathBuf::from("chatproto-data")),
             hashing: PasswordHashing::Recommended,
+            tls: None,
+            allow_plaintext_passwords: false,
+            limits: Limits::default(),
         }
     }
 }

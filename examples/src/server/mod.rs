@@ -19,5 +19,5 @@ mod listen;
 mod run;
 mod session_task;
 
-pub use config::{PasswordHashing, ServerConfig, Storage};
+pub use config::{Limits, PasswordHashing, ServerConfig, Storage, TlsFiles};
 pub use run::Server;

@@ -32,6 +32,8 @@ pub async fn start_server(storage: Storage) -> Server {
         udp: Some(any),
         storage,
         hashing: PasswordHashing::FastForTests,
+        allow_plaintext_passwords: true,
+        ..ServerConfig::default()
     };
     Server::start(config).await.expect("server starts")
 }
