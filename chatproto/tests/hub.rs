@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chatproto::chat::{
-    refuse_name, ClientId, Entry, Hub, Input, MemoryStore, Output, PasswordHasher,
+    refuse_name, ClientId, Entry, Hub, Input, Kept, Link, MemoryStore, Output, PasswordHasher,
     PlainTextForTests, Receipt, Store, StoreError, GENERAL,
 };
 use chatproto::{Dialect, Message, Name, Verb};
@@ -32,6 +32,8 @@ mod messages;
 mod receipts;
 #[path = "hub/rooms.rs"]
 mod rooms;
+#[path = "hub/security.rs"]
+mod security;
 
 const V4: Dialect = Dialect::Legacy;
 const V5: Dialect = Dialect::V5;
@@ -75,7 +77,7 @@ fn sends(out: &[Output]) -> Vec<Sent> {
                 receipt,
             } => Some(Sent {
                 to: *to,
-                message: message.clone(),
+                message: Message::clone(message),
                 receipt: receipt.clone(),
             }),
             _ => None,
@@ -233,9 +235,12 @@ impl Store for ProbeStore {
         self.probe.write("keep_for")?;
         self.inner.keep_for(user, entry)
     }
-    fn take_kept(&mut self, user: &str) -> Result<Vec<Entry>, StoreError> {
-        self.probe.write("take_kept")?;
-        self.inner.take_kept(user)
+    fn kept(&self, user: &str) -> Result<Vec<Kept>, StoreError> {
+        self.inner.kept(user)
+    }
+    fn forget_kept(&mut self, user: &str, id: u64) -> Result<(), StoreError> {
+        self.probe.write("forget_kept")?;
+        self.inner.forget_kept(user, id)
     }
     fn append_history(&mut self, entry: &Entry) -> Result<(), StoreError> {
         self.probe.write("append_history")?;
@@ -298,12 +303,17 @@ impl<S: Store, H: PasswordHasher> Harness<S, H> {
         out
     }
 
-    /// A new session speaking `dialect`.
+    /// A new session speaking `dialect`, on a link that may carry passwords.
     fn connect(&mut self, dialect: Dialect) -> ClientId {
+        self.connect_on(dialect, Link::confidential(None))
+    }
+
+    /// A new session speaking `dialect` on `link`.
+    fn connect_on(&mut self, dialect: Dialect, link: Link) -> ClientId {
         let client = ClientId(self.next_id);
         self.next_id += 1;
         self.dialects.insert(client, dialect);
-        let out = self.input(Input::Connected(client));
+        let out = self.input(Input::Connected(client, link));
         assert!(out.is_empty(), "accepting a session says nothing: {out:?}");
         client
     }

@@ -6,7 +6,8 @@ use std::time::Instant;
 use crate::fragment::Message;
 use crate::wire::{Dialect, Name, Verb};
 
-use super::io::{ClientId, Input, Output, Receipt};
+use super::io::{ClientId, Input, Link, Output, Receipt};
+use super::relay::Relay;
 use super::store::{PasswordHasher, Store, StoreError};
 use super::throttle::LoginThrottle;
 
@@ -18,6 +19,7 @@ pub const GENERAL: &str = "General";
 pub(super) struct Client {
     pub(super) name: Option<Name>,
     pub(super) dialect: Dialect,
+    pub(super) link: Link,
 }
 
 /// A room and its members, in the order they joined.
@@ -33,12 +35,12 @@ pub(super) struct Room {
 ///
 /// ```
 /// use std::time::Instant;
-/// use chatproto::chat::{ClientId, Hub, Input, MemoryStore, Output, PlainTextForTests};
+/// use chatproto::chat::{ClientId, Hub, Input, Link, MemoryStore, Output, PlainTextForTests};
 /// use chatproto::{Message, Name, Verb};
 ///
 /// let mut hub = Hub::new(MemoryStore::default(), PlainTextForTests);
 /// let ann = ClientId(1);
-/// hub.handle(Instant::now(), 0, Input::Connected(ann));
+/// hub.handle(Instant::now(), 0, Input::Connected(ann, Link::confidential(None)));
 /// let login = Message::new(Verb::LOGIN, Name::new("ann")?, Name::SERVER, "");
 /// let out = hub.handle(Instant::now(), 0, Input::Received(ann, login));
 /// assert!(out.iter().any(|o| matches!(o,
@@ -52,6 +54,8 @@ pub struct Hub<S, H> {
     pub(super) clients: HashMap<ClientId, Client>,
     /// Online users in login order (R-8.8).
     pub(super) online: Vec<(Name, ClientId)>,
+    /// The same, by name: routing looks a recipient up once per delivery.
+    pub(super) sessions_by_name: HashMap<Name, ClientId>,
     /// Rooms in the order created; `General` first.
     pub(super) rooms: Vec<Room>,
     /// Pending invitations, (inviter, invitee).
@@ -76,6 +80,7 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
             hasher,
             clients: HashMap::new(),
             online: Vec::new(),
+            sessions_by_name: HashMap::new(),
             rooms: vec![general],
             invitations: Vec::new(),
             chats: HashMap::new(),
@@ -101,12 +106,13 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
         self.now = now;
         self.wall_ms = wall_ms;
         match input {
-            Input::Connected(client) => {
+            Input::Connected(client, link) => {
                 self.clients.insert(
                     client,
                     Client {
                         name: None,
                         dialect: Dialect::V5,
+                        link,
                     },
                 );
             }
@@ -220,6 +226,15 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
     }
 
     fn delivered(&mut self, receipt: Receipt) {
+        // R-8.6: a kept message is forgotten only now that its recipient's session has it.
+        if let Some(id) = receipt.kept {
+            // Should forgetting fail, it stays kept and comes again at the next login: a duplicate, not a
+            // loss.
+            let _ = self.store.forget_kept(receipt.recipient.as_str(), id);
+        }
+        if receipt.number == 0 {
+            return;
+        }
         // R-8.12: DELIVERED goes to a v5 sender that is still online.
         let Some(sender) = self.client_of(&receipt.sender) else {
             return;
@@ -253,7 +268,7 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
     // Helpers shared by the feature files.
 
     pub(super) fn client_of(&self, name: &Name) -> Option<ClientId> {
-        self.online.iter().find(|(n, _)| n == name).map(|&(_, c)| c)
+        self.sessions_by_name.get(name).copied()
     }
 
     pub(super) fn dialect_of(&self, client: ClientId) -> Dialect {
@@ -268,26 +283,19 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
     }
 
     /// Queues a message for a session, in a form its dialect understands (R-8.17).
-    pub(super) fn send(&mut self, to: ClientId, mut message: Message, receipt: Option<Receipt>) {
-        let dialect = self.dialect_of(to);
-        if dialect == Dialect::Legacy && message.verb.to_u32() >= 16 {
-            match message.verb {
-                // A legacy client sees room messages as broadcasts marked with the room.
-                Verb::ROOM_MESSAGE => {
-                    message.text = format!("[{}] {}", message.to, message.text);
-                    message.verb = Verb::BROADCAST;
-                    message.to = Name::ALL;
-                }
-                _ => return,
-            }
+    pub(super) fn send(&mut self, to: ClientId, message: Message, receipt: Option<Receipt>) {
+        self.relay(to, &mut Relay::new(message), receipt);
+    }
+
+    /// Queues a shared message for a session, in the form its dialect gets.
+    pub(super) fn relay(&mut self, to: ClientId, relay: &mut Relay, receipt: Option<Receipt>) {
+        if let Some(message) = relay.for_dialect(self.dialect_of(to)) {
+            self.out.push(Output::Send {
+                to,
+                message,
+                receipt,
+            });
         }
-        message.dialect = dialect;
-        message.number = 0;
-        self.out.push(Output::Send {
-            to,
-            message,
-            receipt,
-        });
     }
 
     /// An answer from `server` to a session (R-4.5).
@@ -303,9 +311,10 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
 
     /// A notice to every online user.
     pub(super) fn notice(&mut self, verb: Verb, from: Name, text: &str) {
-        let everyone: Vec<ClientId> = self.online.iter().map(|&(_, c)| c).collect();
-        for client in everyone {
-            self.send(client, Message::new(verb, from, Name::ALL, text), None);
+        let mut relay = Relay::new(Message::new(verb, from, Name::ALL, text));
+        for i in 0..self.online.len() {
+            let client = self.online[i].1;
+            self.relay(client, &mut relay, None);
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Logging in and out: LOGIN, REGISTER, AUTH, QUIT and lost sessions (PROTOCOL.md §8.1, R-8.15).
 
 use crate::fragment::Message;
-use crate::wire::{Name, Verb};
+use crate::wire::{Dialect, Name, Verb};
 
 use super::hub::Hub;
 use super::io::{ClientId, Receipt};
@@ -32,6 +32,9 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
         name: Name,
         password: &str,
     ) -> Result<(), StoreError> {
+        if !self.may_send_password(client) {
+            return Ok(());
+        }
         if let Some(why) = self.name_unavailable(&name) {
             self.error(client, &why);
             return Ok(());
@@ -66,6 +69,9 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
         name: Name,
         password: &str,
     ) -> Result<(), StoreError> {
+        if !self.may_send_password(client) {
+            return Ok(());
+        }
         if !self.throttle.allows(name.as_str(), self.now) {
             self.error(
                 client,
@@ -91,6 +97,21 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
         self.enter(client, name)
     }
 
+    /// a password on a link without confidentiality is refused, and nothing is stored.
+    fn may_send_password(&mut self, client: ClientId) -> bool {
+        let confidential = self
+            .clients
+            .get(&client)
+            .is_some_and(|c| c.link.confidential);
+        if !confidential {
+            self.error(
+                client,
+                "passwords are refused on this connection: it is not encrypted (use TLS)",
+            );
+        }
+        confidential
+    }
+
     fn name_unavailable(&self, name: &Name) -> Option<String> {
         if let Some(why) = refuse_name(name.as_str()) {
             return Some(why.to_owned());
@@ -107,21 +128,31 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
             state.name = Some(name);
         }
         self.online.push((name, client));
+        self.sessions_by_name.insert(name, client);
         self.rooms[0].members.push(name);
         self.notice(Verb::LOGIN, name, &format!("{name} has connected."));
-        for entry in self.store.take_kept(name.as_str())? {
+        // a kept message stays stored until this session confirms it; a legacy session confirms
+        // nothing it receives, so what it is handed is forgotten at once.
+        let confirms = self.dialect_of(client) == Dialect::V5;
+        for kept in self.store.kept(name.as_str())? {
+            let entry = kept.entry;
             let from = Name::new(&entry.from).unwrap_or_default();
             // its sender hears DELIVERED once this session confirms it.
-            let receipt = (entry.number != 0).then_some(Receipt {
+            let receipt = Receipt {
                 sender: from,
                 recipient: name,
                 number: entry.number,
-            });
+                kept: confirms.then_some(kept.id),
+            };
+            let receipt = (confirms || entry.number != 0).then_some(receipt);
             self.send(
                 client,
                 Message::new(entry.verb, from, name, entry.text),
                 receipt,
             );
+            if !confirms {
+                self.store.forget_kept(name.as_str(), kept.id)?;
+            }
         }
         Ok(())
     }
@@ -136,6 +167,7 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
             self.notice(Verb::QUIT, name, &format!("{name} has disconnected."));
         }
         self.online.retain(|&(_, c)| c != client);
+        self.sessions_by_name.remove(&name);
         for room in &mut self.rooms {
             room.members.retain(|m| *m != name);
         }

@@ -5,6 +5,7 @@ use crate::wire::{Dialect, Name, Verb};
 
 use super::hub::Hub;
 use super::io::{ClientId, Receipt};
+use super::relay::Relay;
 use super::store::{Entry, PasswordHasher, Store, StoreError};
 
 impl<S: Store, H: PasswordHasher> Hub<S, H> {
@@ -23,9 +24,10 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
     pub(super) fn broadcast(&mut self, mut message: Message) -> Result<(), StoreError> {
         message.to = Name::ALL;
         self.store.append_history(&self.entry(&message))?;
-        let everyone: Vec<ClientId> = self.online.iter().map(|&(_, c)| c).collect();
-        for client in everyone {
-            self.send(client, message.clone(), None);
+        let mut relay = Relay::new(message);
+        for i in 0..self.online.len() {
+            let client = self.online[i].1;
+            self.relay(client, &mut relay, None);
         }
         Ok(())
     }
@@ -68,6 +70,7 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
             sender: message.from,
             recipient,
             number: message.number,
+            kept: None,
         })
     }
 

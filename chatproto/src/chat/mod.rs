@@ -6,7 +6,8 @@
 //!
 //! - `hub`: [`Hub`] itself, its dispatch and the helpers the features share.
 //! - `login`, `messages`, `rooms`, `chats`, `history`: one file per feature, each an `impl Hub`.
-//! - `io`: [`Input`], [`Output`], [`ClientId`], [`Receipt`].
+//! - `io`: [`Input`], [`Output`], [`ClientId`], [`Link`], [`Receipt`].
+//! - `relay`: one message on its way to many sessions, built once per dialect.
 //! - `store`: the [`Store`] and [`PasswordHasher`] traits, and [`MemoryStore`].
 //! - `names`, `throttle`: name rules and the login throttle.
 //! - `limits`: [`Limits`], what a client can make the server hold (§9.2).
@@ -19,16 +20,17 @@ mod limits;
 mod login;
 mod messages;
 mod names;
+mod relay;
 mod rooms;
 mod store;
 mod throttle;
 
 pub use history::{DEFAULT_HISTORY, MAX_HISTORY};
 pub use hub::{Hub, GENERAL};
-pub use io::{ClientId, Input, Output, Receipt};
+pub use io::{ClientId, Input, Link, Output, Receipt};
 pub use limits::Limits;
 pub use names::refuse_name;
 pub use store::{
-    visible_to, Entry, MemoryStore, PasswordHasher, PlainTextForTests, Store, StoreError,
+    visible_to, Entry, Kept, MemoryStore, PasswordHasher, PlainTextForTests, Store, StoreError,
 };
 pub use throttle::{LoginThrottle, MAX_FAILURES, WINDOW};

@@ -6,6 +6,7 @@ use crate::wire::{Name, Verb};
 use super::hub::{Hub, Room};
 use super::io::ClientId;
 use super::names::refuse_name;
+use super::relay::Relay;
 use super::store::{PasswordHasher, Store, StoreError};
 
 impl<S: Store, H: PasswordHasher> Hub<S, H> {
@@ -142,15 +143,16 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
             let mut relay = message.clone();
             relay.to = room;
             self.store.append_history(&self.entry(&relay))?;
-            let members: Vec<Name> = self.rooms[i].members.clone();
-            for member in members {
+            let mut shared = Relay::new(relay.clone());
+            for m in 0..self.rooms[i].members.len() {
+                let member = self.rooms[i].members[m];
                 if let Some(target) = self.client_of(&member) {
                     let receipt = if target == client {
                         None
                     } else {
                         self.receipt_for(client, &relay, member)
                     };
-                    self.send(target, relay.clone(), receipt);
+                    self.relay(target, &mut shared, receipt);
                 }
             }
         }

@@ -25,6 +25,15 @@ pub struct Entry {
     pub number: u32,
 }
 
+/// A message kept for an offline user, and its id in the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Kept {
+    /// The store's id for it: unique, and increasing in the order kept.
+    pub id: u64,
+    /// The message.
+    pub entry: Entry,
+}
+
 /// A storage failure, in the implementation's words.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("storage failed: {0}")]
@@ -47,8 +56,11 @@ pub trait Store: Send {
         self.append_history(entry)?;
         self.keep_for(user, entry)
     }
-    /// Takes (and removes) everything kept for a user, oldest first.
-    fn take_kept(&mut self, user: &str) -> Result<Vec<Entry>, StoreError>;
+    /// Everything kept for a user, oldest first. It stays kept until [`Store::forget_kept`].
+    fn kept(&self, user: &str) -> Result<Vec<Kept>, StoreError>;
+    /// Forgets one kept message, once its recipient's session has confirmed it. Forgetting one that is
+    /// gone already is not an error.
+    fn forget_kept(&mut self, user: &str, id: u64) -> Result<(), StoreError>;
     /// Adds a message to the history.
     fn append_history(&mut self, entry: &Entry) -> Result<(), StoreError>;
     /// The last `limit` history entries `viewer` may see, oldest first: broadcasts, messages to `rooms`,
@@ -75,7 +87,8 @@ pub trait PasswordHasher: Send {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     accounts: Vec<(String, String)>,
-    kept: HashMap<String, Vec<Entry>>,
+    kept: HashMap<String, Vec<Kept>>,
+    next_kept: u64,
     history: Vec<Entry>,
 }
 
@@ -99,15 +112,24 @@ impl Store for MemoryStore {
     }
 
     fn keep_for(&mut self, user: &str, entry: &Entry) -> Result<(), StoreError> {
-        self.kept
-            .entry(user.to_owned())
-            .or_default()
-            .push(entry.clone());
+        self.next_kept += 1;
+        let kept = Kept {
+            id: self.next_kept,
+            entry: entry.clone(),
+        };
+        self.kept.entry(user.to_owned()).or_default().push(kept);
         Ok(())
     }
 
-    fn take_kept(&mut self, user: &str) -> Result<Vec<Entry>, StoreError> {
-        Ok(self.kept.remove(user).unwrap_or_default())
+    fn kept(&self, user: &str) -> Result<Vec<Kept>, StoreError> {
+        Ok(self.kept.get(user).cloned().unwrap_or_default())
+    }
+
+    fn forget_kept(&mut self, user: &str, id: u64) -> Result<(), StoreError> {
+        if let Some(kept) = self.kept.get_mut(user) {
+            kept.retain(|k| k.id != id);
+        }
+        Ok(())
     }
 
     fn append_history(&mut self, entry: &Entry) -> Result<(), StoreError> {

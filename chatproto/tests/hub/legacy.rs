@@ -130,6 +130,7 @@ fn a_legacy_session_is_never_sent_a_verb_it_does_not_know() {
         sender: name("old"),
         recipient: name("ann"),
         number: 1,
+        kept: None,
     })));
     all.extend(t.quit(bob, "bob"));
     all.extend(t.disconnect(ann));

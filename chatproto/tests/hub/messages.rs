@@ -72,7 +72,12 @@ fn a_private_message_to_an_offline_registered_user_is_delivered_at_their_next_lo
             [shape(Verb::LOGIN, "bob", "ALL", "bob has connected.")]
         );
     }
-    // Delivered once: not again at the login after.
+    // Once bob's session confirms them they are gone: not again at the login after.
+    for sent in sends(&out).into_iter().filter(|s| s.to == bob) {
+        if let Some(receipt) = sent.receipt {
+            t.input(Input::Delivered(receipt));
+        }
+    }
     t.quit(bob, "bob");
     let bob = t.connect(V5);
     let out = t.auth_as(bob, "bob", "pw");
@@ -80,6 +85,65 @@ fn a_private_message_to_an_offline_registered_user_is_delivered_at_their_next_lo
         shapes_to(&out, bob),
         [shape(Verb::LOGIN, "bob", "ALL", "bob has connected.")]
     );
+}
+
+// a kept message whose delivery is cut short, the session ending before it confirms, comes again
+// at the next login; one that was confirmed does not.
+#[test]
+fn a_kept_message_not_confirmed_before_the_session_ends_is_delivered_again() {
+    let mut t = Harness::new();
+    let bob = t.register("bob", "pw");
+    t.quit(bob, "bob");
+    let ann = t.login("ann", V5);
+    for text in ["one", "two"] {
+        t.send(ann, Verb::PRIVATE_MESSAGE, "ann", "bob", text);
+    }
+    let bob = t.connect(V5);
+    let out = t.auth_as(bob, "bob", "pw");
+    let kept: Vec<Sent> = sends(&out)
+        .into_iter()
+        .filter(|s| s.to == bob && s.message.verb == Verb::PRIVATE_MESSAGE)
+        .collect();
+    assert_eq!(kept.len(), 2);
+    // Only "one" is confirmed before the session breaks.
+    let first = kept[0]
+        .receipt
+        .clone()
+        .expect("a kept message carries a receipt");
+    assert!(first.kept.is_some());
+    t.input(Input::Delivered(first));
+    t.disconnect(bob);
+    let bob = t.connect(V5);
+    let out = t.auth_as(bob, "bob", "pw");
+    assert_eq!(
+        shapes_to(&out, bob),
+        [
+            shape(Verb::LOGIN, "bob", "ALL", "bob has connected."),
+            shape(Verb::PRIVATE_MESSAGE, "ann", "bob", "two"),
+        ]
+    );
+}
+
+// a legacy session confirms nothing it receives, so what is kept for a v4 user is handed
+// over once and forgotten.
+#[test]
+fn a_kept_message_for_a_legacy_user_is_delivered_once() {
+    let mut t = Harness::new();
+    let old = t.connect(V4);
+    t.register_as(old, "old", "pw");
+    t.quit(old, "old");
+    let ann = t.login("ann", V5);
+    t.send(ann, Verb::PRIVATE_MESSAGE, "ann", "old", "hi");
+    for expected in [1, 0] {
+        let old = t.connect(V4);
+        let out = t.auth_as(old, "old", "pw");
+        let kept = shapes_to(&out, old)
+            .into_iter()
+            .filter(|s| s.0 == Verb::PRIVATE_MESSAGE)
+            .count();
+        assert_eq!(kept, expected);
+        t.disconnect(old);
+    }
 }
 
 // a message kept for a v4 user is delivered in v4.

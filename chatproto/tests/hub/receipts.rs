@@ -7,6 +7,7 @@ fn receipt(sender: &str, recipient: &str, number: u32) -> Receipt {
         sender: name(sender),
         recipient: name(recipient),
         number,
+        kept: None,
     }
 }
 
@@ -160,5 +161,15 @@ fn a_kept_private_message_carries_a_receipt_when_delivered_at_login() {
         .filter(|s| s.to == bob && s.message.verb == Verb::PRIVATE_MESSAGE)
         .collect();
     assert_eq!(kept.len(), 1);
-    assert_eq!(kept[0].receipt, Some(receipt("ann", "bob", number)));
+    let got = kept[0].receipt.clone().expect("a receipt");
+    assert!(got.kept.is_some(), "it names the kept message (R-8.6)");
+    assert_eq!(
+        Receipt {
+            kept: None,
+            ..got.clone()
+        },
+        receipt("ann", "bob", number)
+    );
+    let out = t.input(Input::Delivered(got));
+    assert_eq!(shapes_to(&out, ann).len(), 1, "DELIVERED to ann: {out:?}");
 }

@@ -590,7 +590,7 @@ mod tests {
     use std::time::Instant as StdInstant;
 
     use chatproto::chat::{
-        ClientId, Hub, Input as HubInput, MemoryStore, Output, PlainTextForTests, Receipt,
+        ClientId, Hub, Input as HubInput, Link, MemoryStore, Output, PlainTextForTests, Receipt,
     };
     use chatproto::session::{Role, Session, SessionConfig};
     use chatproto::transport::link;
@@ -627,7 +627,7 @@ mod tests {
                         let (down_tx, down) = mpsc::unbounded_channel();
                         sessions.insert(id, down_tx);
                         tokio::spawn(serve(id, transport, down, up_tx.clone()));
-                        HubInput::Connected(id)
+                        HubInput::Connected(id, Link::confidential(None))
                     }
                     Some(event) = up.recv() => match event {
                         Up::Received(id, message) => HubInput::Received(id, message),
@@ -642,7 +642,7 @@ mod tests {
                             to,
                             message,
                             receipt,
-                        } => (to, Down::Send(message, receipt)),
+                        } => (to, Down::Send(Message::clone(&message), receipt)),
                         Output::Confirm { client, number } => (client, Down::Confirm(number)),
                         Output::Close(id) => (id, Down::Close),
                     };

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use chatproto::chat::{ClientId, Hub, Input, Output, PasswordHasher, Receipt, Store};
+use std::sync::Arc;
+
+use chatproto::chat::{ClientId, Hub, Input, Link, Output, PasswordHasher, Receipt, Store};
 use chatproto::Message;
 use tokio::sync::mpsc;
 
@@ -13,6 +15,7 @@ pub(super) enum ToHub {
     /// A new session, and where to send what the hub has for it.
     Connected {
         client: ClientId,
+        link: Link,
         outbox: mpsc::Sender<ToSession>,
     },
     /// Anything else.
@@ -22,7 +25,7 @@ pub(super) enum ToHub {
 /// What the hub thread asks of a session.
 #[derive(Debug)]
 pub(super) enum ToSession {
-    Send(Message, Option<Receipt>),
+    Send(Arc<Message>, Option<Receipt>),
     Confirm(u32),
     Close,
 }
@@ -58,9 +61,13 @@ fn run<S: Store, H: PasswordHasher>(mut hub: Hub<S, H>, mut inbox: mpsc::Receive
     let mut outboxes: HashMap<ClientId, mpsc::Sender<ToSession>> = HashMap::new();
     while let Some(message) = inbox.blocking_recv() {
         let input = match message {
-            ToHub::Connected { client, outbox } => {
+            ToHub::Connected {
+                client,
+                link,
+                outbox,
+            } => {
                 outboxes.insert(client, outbox);
-                Input::Connected(client)
+                Input::Connected(client, link)
             }
             ToHub::Input(input) => input,
         };

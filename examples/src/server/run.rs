@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 use super::config::{PasswordHashing, ServerConfig, Storage};
 use super::hub_thread::{self, ToHub, INBOX};
-use super::listen::{accept_loop, Stopped};
+use super::listen::{accept_loop, Confidentiality, Stopped};
 use crate::store::{Argon2Hasher, SqliteStore};
 
 /// Any error starting the server, with its cause in words.
@@ -51,6 +51,11 @@ impl Server {
             ..base
         };
         let ids = Arc::new(AtomicU64::new(1));
+        let plaintext = if config.allow_plaintext_passwords {
+            Confidentiality::Loopback
+        } else {
+            Confidentiality::Never
+        };
         let (stop, stopped) = watch::channel(false);
         let mut listeners = Vec::new();
         let mut tcp = None;
@@ -63,6 +68,7 @@ impl Server {
             tcp = Some(listener.local_addr()?);
             listeners.push(tokio::spawn(accept_loop(
                 listener,
+                plaintext,
                 hub_tx.clone(),
                 ids.clone(),
                 stopped.clone(),
@@ -78,6 +84,7 @@ impl Server {
             udp = Some(listener.local_addr()?);
             listeners.push(tokio::spawn(accept_loop(
                 listener,
+                plaintext,
                 hub_tx.clone(),
                 ids.clone(),
                 stopped.clone(),

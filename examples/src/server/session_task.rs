@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use chatproto::chat::{ClientId, Input, Receipt};
+use chatproto::chat::{ClientId, Input, Link, Receipt};
 use chatproto::transport::{Incoming, Transport};
+use chatproto::Message;
 use tokio::sync::mpsc;
 
 use super::hub_thread::{ToHub, ToSession, OUTBOX};
@@ -17,11 +18,17 @@ const CLOSE_WITHIN: Duration = Duration::from_secs(2);
 /// Serves one session until it ends, then tells the hub.
 pub(super) async fn serve<T: Transport>(
     client: ClientId,
+    link: Link,
     mut transport: T,
     hub: mpsc::Sender<ToHub>,
 ) {
     let (outbox, mut commands) = mpsc::channel(OUTBOX);
-    if hub.send(ToHub::Connected { client, outbox }).await.is_err() {
+    let connected = ToHub::Connected {
+        client,
+        link,
+        outbox,
+    };
+    if hub.send(connected).await.is_err() {
         return;
     }
     let peer = transport.peer_addr();
@@ -30,7 +37,7 @@ pub(super) async fn serve<T: Transport>(
     loop {
         tokio::select! {
             command = commands.recv() => match command {
-                Some(ToSession::Send(message, receipt)) => match transport.send(message).await {
+                Some(ToSession::Send(message, receipt)) => match transport.send(Message::clone(&message)).await {
                     Ok(number) => {
                         if let (Some(receipt), true) = (receipt, number != 0) {
                             receipts.insert(number, receipt);

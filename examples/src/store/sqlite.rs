@@ -22,7 +22,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use chatproto::chat::{Entry, Store, StoreError};
+use chatproto::chat::{Entry, Kept, Store, StoreError};
 use chatproto::Verb;
 use rusqlite::types::ToSql;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
@@ -303,11 +303,14 @@ fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<Entry> {
     })
 }
 
-/// A kept message: the history columns, then the sender's packet number.
-fn kept_from_row(row: &Row<'_>) -> rusqlite::Result<Entry> {
-    Ok(Entry {
-        number: row.get(5)?,
-        ..entry_from_row(row)?
+/// A kept message: the history columns, then the sender's packet number, then its id.
+fn kept_from_row(row: &Row<'_>) -> rusqlite::Result<Kept> {
+    Ok(Kept {
+        id: row.get(6)?,
+        entry: Entry {
+            number: row.get(5)?,
+            ..entry_from_row(row)?
+        },
     })
 }
 
@@ -394,23 +397,23 @@ impl Store for SqliteStore {
         insert_kept(&self.conn, user, entry).map_err(failed("keep_for"))
     }
 
-    /// Reads and deletes in one transaction: a message is taken exactly once.
-    fn take_kept(&mut self, user: &str) -> Result<Vec<Entry>, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(failed("take_kept"))?;
-        let entries = tx
+    /// Reads only: a kept message is deleted once its recipient's session has confirmed it.
+    fn kept(&self, user: &str) -> Result<Vec<Kept>, StoreError> {
+        self.conn
             .prepare_cached(
-                "SELECT at_ms, verb, sender, recipient, text, number FROM kept WHERE user = ?1 ORDER BY id",
+                "SELECT at_ms, verb, sender, recipient, text, number, id FROM kept WHERE user = ?1 ORDER BY id",
             )
             .and_then(|mut stmt| stmt.query_map([user], kept_from_row)?.collect())
-            .map_err(failed("take_kept"))?;
-        tx.prepare_cached("DELETE FROM kept WHERE user = ?1")
-            .and_then(|mut stmt| stmt.execute([user]))
-            .map_err(failed("take_kept"))?;
-        tx.commit().map_err(failed("take_kept"))?;
-        Ok(entries)
+            .map_err(failed("kept"))
+    }
+
+    /// One transaction of its own (autocommit), durable on return.
+    fn forget_kept(&mut self, user: &str, id: u64) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("DELETE FROM kept WHERE user = ?1 AND id = ?2")
+            .and_then(|mut stmt| stmt.execute(rusqlite::params![user, id]))
+            .map(drop)
+            .map_err(failed("forget_kept"))
     }
 
     /// One transaction of its own (autocommit), durable on return.

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use chatproto::chat::{
-    visible_to, ClientId, Entry, Hub, Input, Output, PasswordHasher, Store, StoreError,
+    visible_to, ClientId, Entry, Hub, Input, Link, Output, PasswordHasher, Store, StoreError,
 };
 use chatproto::{Message, Name, Verb};
 
@@ -57,10 +57,49 @@ fn a_taken_name_is_an_error_that_says_which_operation() -> Result<(), StoreError
 
 // --- kept messages ---
 
+/// Reads what is kept for `user` and forgets it, as the hub does once each is confirmed.
+fn take_kept(store: &mut SqliteStore, user: &str) -> Result<Vec<Entry>, StoreError> {
+    let kept = store.kept(user)?;
+    for k in &kept {
+        store.forget_kept(user, k.id)?;
+    }
+    Ok(kept.into_iter().map(|k| k.entry).collect())
+}
+
+#[test]
+fn a_kept_message_stays_until_it_is_forgotten_even_across_a_reopen() -> Result<(), StoreError> {
+    // reading is not delivering; only a confirmation lets a kept message go.
+    let tmp = tempfile::tempdir().map_err(|e| StoreError(e.to_string()))?;
+    let pm = entry(1, Verb::PRIVATE_MESSAGE, "ann", "bob", "later");
+    let other = entry(2, Verb::PRIVATE_MESSAGE, "cy", "bob", "also");
+    let ids: Vec<u64> = {
+        let mut store = SqliteStore::open(tmp.path())?;
+        store.keep_for("bob", &pm)?;
+        store.keep_for("bob", &other)?;
+        let kept = store.kept("bob")?;
+        assert_eq!(store.kept("bob")?, kept, "reading twice reads the same");
+        assert!(kept[0].id < kept[1].id, "ids increase in the order kept");
+        kept.iter().map(|k| k.id).collect()
+    };
+    let mut store = SqliteStore::open(tmp.path())?;
+    let kept = store.kept("bob")?;
+    assert_eq!(kept.iter().map(|k| k.id).collect::<Vec<_>>(), ids);
+    store.forget_kept("bob", ids[0])?;
+    store.forget_kept("bob", ids[0])?;
+    store.forget_kept("cy", ids[1])?;
+    let left: Vec<Entry> = store.kept("bob")?.into_iter().map(|k| k.entry).collect();
+    assert_eq!(
+        left,
+        [other],
+        "only the one forgotten, and only for its user"
+    );
+    Ok(())
+}
+
 #[test]
 fn kept_messages_are_taken_once_oldest_first_per_user() -> Result<(), StoreError> {
     let mut store = store();
-    assert!(store.take_kept("bob")?.is_empty());
+    assert!(take_kept(&mut store, "bob")?.is_empty());
     let first = entry(10, Verb::PRIVATE_MESSAGE, "ann", "bob", "one");
     let second = entry(
         5,
@@ -74,14 +113,14 @@ fn kept_messages_are_taken_once_oldest_first_per_user() -> Result<(), StoreError
     store.keep_for("cy", &for_cy)?;
     store.keep_for("bob", &second)?;
     // Order is the order kept, not the timestamps.
-    assert_eq!(store.take_kept("bob")?, [first, second]);
-    assert!(store.take_kept("bob")?.is_empty(), "taking removes");
-    assert_eq!(store.take_kept("cy")?, std::slice::from_ref(&for_cy));
-    assert!(store.take_kept("cy")?.is_empty());
+    assert_eq!(take_kept(&mut store, "bob")?, [first, second]);
+    assert!(take_kept(&mut store, "bob")?.is_empty(), "taking removes");
+    assert_eq!(take_kept(&mut store, "cy")?, std::slice::from_ref(&for_cy));
+    assert!(take_kept(&mut store, "cy")?.is_empty());
     // Kept messages are not history, and taking them leaves history alone.
     assert!(store.history("bob", &[], 50)?.is_empty());
     store.keep_for("cy", &for_cy)?;
-    assert_eq!(store.take_kept("cy")?, [for_cy]);
+    assert_eq!(take_kept(&mut store, "cy")?, [for_cy]);
     Ok(())
 }
 
@@ -91,7 +130,7 @@ fn keep_and_record_keeps_and_appends_together() -> Result<(), StoreError> {
     let pm = entry(1, Verb::PRIVATE_MESSAGE, "ann", "bob", "later");
     store.keep_and_record("bob", &pm)?;
     assert_eq!(store.history("ann", &[], 10)?, std::slice::from_ref(&pm));
-    assert_eq!(store.take_kept("bob")?, [pm]);
+    assert_eq!(take_kept(&mut store, "bob")?, [pm]);
     Ok(())
 }
 
@@ -102,7 +141,7 @@ fn keep_and_record_stores_neither_when_it_fails() -> Result<(), StoreError> {
     let bad = entry(u64::MAX, Verb::PRIVATE_MESSAGE, "ann", "bob", "x");
     let error = store.keep_and_record("bob", &bad).unwrap_err();
     assert!(error.0.starts_with("keep_and_record: "), "{error}");
-    assert!(store.take_kept("bob")?.is_empty());
+    assert!(take_kept(&mut store, "bob")?.is_empty());
     assert!(store.history("bob", &[], 10)?.is_empty());
     for error in [
         store.keep_for("bob", &bad).unwrap_err(),
@@ -356,12 +395,15 @@ fn everything_survives_closing_and_reopening() -> Result<(), StoreError> {
             store.history("bob", &["General"], 50)?,
             [broadcast.clone(), room.clone(), pm.clone()]
         );
-        assert_eq!(store.take_kept("bob")?, [pm.clone(), kept_only]);
+        assert_eq!(take_kept(&mut store, "bob")?, [pm.clone(), kept_only]);
         store.create_account("cy", "hash-cy")?;
         store.flush()?;
     }
     let mut store = SqliteStore::open(tmp.path())?;
-    assert!(store.take_kept("bob")?.is_empty(), "the take was durable");
+    assert!(
+        take_kept(&mut store, "bob")?.is_empty(),
+        "the take was durable"
+    );
     assert_eq!(store.accounts()?, ["ann", "bob", "cy"]);
     assert_eq!(store.history("cy", &[], 50)?, [broadcast]);
     Ok(())
@@ -497,9 +539,9 @@ fn the_hub_keeps_accounts_messages_and_history_across_a_restart() -> Result<(), 
     let tmp = tempfile::tempdir().expect("a temporary directory");
     {
         let mut server = Server::open(tmp.path())?;
-        server.input(Input::Connected(ClientId(1)));
+        server.input(Input::Connected(ClientId(1), Link::confidential(None)));
         server.send(1, Verb::REGISTER, "ann", "server", "pw-ann");
-        server.input(Input::Connected(ClientId(2)));
+        server.input(Input::Connected(ClientId(2), Link::confidential(None)));
         server.send(2, Verb::REGISTER, "bob", "server", "pw-bob");
         server.input(Input::Disconnected(ClientId(2)));
         server.send(1, Verb::PRIVATE_MESSAGE, "ann", "bob", "are you there?");
@@ -510,7 +552,7 @@ fn the_hub_keeps_accounts_messages_and_history_across_a_restart() -> Result<(), 
     assert_eq!(server.hub.store().accounts()?, ["ann", "bob"]);
     let hash = server.hub.store().password_hash("bob")?.unwrap_or_default();
     assert!(hash.starts_with("$argon2id$"), "{hash}");
-    server.input(Input::Connected(ClientId(3)));
+    server.input(Input::Connected(ClientId(3), Link::confidential(None)));
     let wrong = server.send(3, Verb::AUTH, "bob", "server", "pw-ann");
     assert!(wrong.iter().any(|m| m.verb == Verb::ERROR), "{wrong:?}");
     let login = server.send(3, Verb::AUTH, "bob", "server", "pw-bob");
@@ -535,7 +577,7 @@ fn the_hub_keeps_accounts_messages_and_history_across_a_restart() -> Result<(), 
     assert_eq!(history[2], "end 2");
     // Taken at login: a second login gets nothing kept.
     server.input(Input::Disconnected(ClientId(3)));
-    server.input(Input::Connected(ClientId(4)));
+    server.input(Input::Connected(ClientId(4), Link::confidential(None)));
     let again = server.send(4, Verb::AUTH, "bob", "server", "pw-bob");
     assert!(
         !again.iter().any(|m| m.verb == Verb::PRIVATE_MESSAGE),
