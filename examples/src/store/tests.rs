@@ -523,7 +523,9 @@ impl Server {
         self.input(Input::Received(ClientId(client), message))
             .into_iter()
             .filter_map(|output| match output {
-                Output::Send { to, message, .. } if to == ClientId(client) => Some(Message::clone(&message)),
+                Output::Send { to, message, .. } if to == ClientId(client) => {
+                    Some(Message::clone(&message))
+                }
                 _ => None,
             })
             .collect()
