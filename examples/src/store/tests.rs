@@ -557,13 +557,31 @@ fn the_hub_keeps_accounts_messages_and_history_across_a_restart() -> Result<(), 
     server.input(Input::Connected(ClientId(3), Link::confidential(None)));
     let wrong = server.send(3, Verb::AUTH, "bob", "server", "pw-ann");
     assert!(wrong.iter().any(|m| m.verb == Verb::ERROR), "{wrong:?}");
-    let login = server.send(3, Verb::AUTH, "bob", "server", "pw-bob");
-    assert!(
-        login.iter().any(|m| m.verb == Verb::PRIVATE_MESSAGE
-            && m.from == name("ann")
-            && m.text == "are you there?"),
+    let auth = Message::new(Verb::AUTH, name("bob"), name("server"), "pw-bob");
+    let login = server.input(Input::Received(ClientId(3), auth));
+    let receipts: Vec<_> = login
+        .iter()
+        .filter_map(|output| match output {
+            Output::Send {
+                to: ClientId(3),
+                message,
+                receipt: Some(receipt),
+            } if message.verb == Verb::PRIVATE_MESSAGE
+                && message.from == name("ann")
+                && message.text == "are you there?" =>
+            {
+                Some(receipt.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        receipts.len(),
+        1,
         "the kept message is delivered at login: {login:?}"
     );
+    // bob's session confirms it, and only then is it forgotten.
+    server.input(Input::Delivered(receipts[0].clone()));
     let history: Vec<String> = server
         .send(3, Verb::HISTORY_REQUEST, "bob", "server", "")
         .into_iter()
@@ -577,7 +595,7 @@ fn the_hub_keeps_accounts_messages_and_history_across_a_restart() -> Result<(), 
     );
     assert!(history[1].ends_with(" BROADCAST hello all"), "{history:?}");
     assert_eq!(history[2], "end 2");
-    // Taken at login: a second login gets nothing kept.
+    // Confirmed: a second login gets nothing kept.
     server.input(Input::Disconnected(ClientId(3)));
     server.input(Input::Connected(ClientId(4), Link::confidential(None)));
     let again = server.send(4, Verb::AUTH, "bob", "server", "pw-bob");
