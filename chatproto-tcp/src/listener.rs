@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use chatproto::session::{Role, Session, SessionConfig};
 use chatproto::transport::{Listener, SessionTransport, TransportError};
 use chatproto::Dialect;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::reader::TcpFrameReader;
@@ -19,8 +20,10 @@ pub struct TcpOptions {
     pub session: SessionConfig,
     /// The dialect a client speaks (a server learns each client's from its first frame).
     pub dialect: Dialect,
-    /// How long a client waits for the connection to be accepted.
+    /// How long a client waits for the connection to be accepted (and, with TLS, for the handshake).
     pub connect_timeout: Duration,
+    /// With TLS, how long a server gives each new connection to finish its handshake before closing it.
+    pub handshake_timeout: Duration,
 }
 
 impl Default for TcpOptions {
@@ -29,10 +32,12 @@ impl Default for TcpOptions {
             session: SessionConfig::stream(),
             dialect: Dialect::V5,
             connect_timeout: Duration::from_secs(5),
+            handshake_timeout: Duration::from_secs(10),
         }
     }
 }
 
+/// Starts a session over a plain TCP connection.
 fn spawn(
     stream: TcpStream,
     role: Role,
@@ -43,6 +48,38 @@ fn spawn(
     let _ = stream.set_nodelay(true);
     let peer = stream.peer_addr().ok();
     let (read, write) = stream.into_split();
+    start_session(read, write, peer, role, dialect, config)
+}
+
+/// Starts a session over any byte stream (TLS over TCP, in practice). `peer` is the address under it.
+#[cfg(feature = "tls")]
+pub(crate) fn spawn_over<S>(
+    stream: S,
+    peer: SocketAddr,
+    role: Role,
+    dialect: Option<Dialect>,
+    config: SessionConfig,
+) -> SessionTransport
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    // The session task reads and writes from one task, so the halves never contend for split's lock.
+    let (read, write) = tokio::io::split(stream);
+    start_session(read, write, Some(peer), role, dialect, config)
+}
+
+fn start_session<R, W>(
+    read: R,
+    write: W,
+    peer: Option<SocketAddr>,
+    role: Role,
+    dialect: Option<Dialect>,
+    config: SessionConfig,
+) -> SessionTransport
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     // tokio's clock, so that paused or simulated time drives the session too.
     let session = Session::new(
         role,
@@ -58,19 +95,28 @@ fn spawn(
     )
 }
 
-/// Connects to a chatproto server over TCP.
-pub async fn connect(
+/// Connects a TCP socket to `addr` within `options.connect_timeout`.
+pub(crate) async fn connect_socket(
     addr: SocketAddr,
-    options: TcpOptions,
-) -> Result<SessionTransport, TransportError> {
+    options: &TcpOptions,
+) -> Result<TcpStream, TransportError> {
     let started = Instant::now();
-    let stream = tokio::time::timeout(options.connect_timeout, TcpStream::connect(addr))
+    tokio::time::timeout(options.connect_timeout, TcpStream::connect(addr))
         .await
         .map_err(|_| TransportError::ConnectTimeout {
             addr,
             attempts: 1,
             elapsed: started.elapsed(),
-        })??;
+        })?
+        .map_err(TransportError::from)
+}
+
+/// Connects to a chatproto server over TCP.
+pub async fn connect(
+    addr: SocketAddr,
+    options: TcpOptions,
+) -> Result<SessionTransport, TransportError> {
+    let stream = connect_socket(addr, &options).await?;
     Ok(spawn(
         stream,
         Role::Client,
@@ -80,10 +126,23 @@ pub async fn connect(
 }
 
 /// A TCP server endpoint: each accepted connection becomes a transport with its own session.
-#[derive(Debug)]
+///
+/// Plain with [`TcpChatListener::bind`]; TLS with `TcpChatListener::bind_tls` (feature `tls`).
 pub struct TcpChatListener {
-    listener: TcpListener,
-    session: SessionConfig,
+    pub(crate) listener: TcpListener,
+    pub(crate) session: SessionConfig,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<crate::tls::Handshakes>,
+}
+
+impl std::fmt::Debug for TcpChatListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpChatListener")
+            .field("listener", &self.listener)
+            .field("session", &self.session)
+            .field("tls", &self.is_tls())
+            .finish()
+    }
 }
 
 impl TcpChatListener {
@@ -95,7 +154,22 @@ impl TcpChatListener {
         Ok(TcpChatListener {
             listener: TcpListener::bind(addr).await?,
             session: options.session,
+            #[cfg(feature = "tls")]
+            tls: None,
         })
+    }
+
+    /// Whether the connections it yields are TLS: confidential and tamper-proof, where plain TCP is
+    /// neither (PROTOCOL.md §9.1). A server accepts passwords only on such connections.
+    pub fn is_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        {
+            self.tls.is_some()
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            false
+        }
     }
 }
 
@@ -104,6 +178,10 @@ impl Listener for TcpChatListener {
     type Transport = SessionTransport;
 
     async fn accept(&mut self) -> Result<SessionTransport, TransportError> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &mut self.tls {
+            return tls.accept(&self.listener, &self.session).await;
+        }
         let (stream, _) = self.listener.accept().await?;
         Ok(spawn(stream, Role::Server, None, self.session.clone()))
     }

@@ -32,6 +32,9 @@ impl<W: AsyncWrite + Unpin + Send> FrameWriter for TcpFrameWriter<W> {
             self.buf.extend_from_slice(frame);
         }
         self.stream.write_all(&self.buf).await?;
+        // A TLS stream may keep the end of a burst in its buffer when the socket is full; flushing sends
+        // it now rather than with the next burst, which may never come. For plain TCP it does nothing.
+        self.stream.flush().await?;
         Ok(())
     }
 

@@ -1,8 +1,9 @@
 //! [`Args`]: the command line, with clap.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{ArgGroup, Parser};
 
 /// The port the example server listens on unless told otherwise.
 pub const DEFAULT_PORT: u16 = 53289;
@@ -17,6 +18,7 @@ pub const DEFAULT_PORT: u16 = 53289;
 #[derive(Clone, Debug, Parser)]
 #[command(name = "chat-client", version, about, long_about)]
 #[command(after_help = AFTER_HELP)]
+#[command(group(ArgGroup::new("trust").args(["ca", "pin_cert"])))]
 pub struct Args {
     /// The name to log in as. Without it the client asks (interactive) or reads the first line of stdin
     /// (script).
@@ -35,6 +37,26 @@ pub struct Args {
     /// Use UDP instead of TCP.
     #[arg(long)]
     pub udp: bool,
+
+    /// Use TLS over TCP: the password and the conversation are then private and the server proves who it
+    /// is (PROTOCOL.md §9.1). Servers accept passwords only over TLS. Needs --ca or --pin-cert.
+    #[arg(long, conflicts_with = "udp", requires = "trust")]
+    pub tls: bool,
+
+    /// With --tls: trust server certificates signed by a certificate in this PEM file (a CA's, or the
+    /// server's own if it is self-signed and not marked as a CA).
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub ca: Option<PathBuf>,
+
+    /// With --tls: trust exactly the certificate in this PEM file, whatever names and dates it carries;
+    /// for a server with a self-signed certificate.
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub pin_cert: Option<PathBuf>,
+
+    /// With --tls: the name the server's certificate must carry (a DNS name or an IP address); the host
+    /// of --server by default.
+    #[arg(long, value_name = "NAME", requires = "tls")]
+    pub tls_name: Option<String>,
 
     /// Speak the legacy v4 dialect (TCP only), as the original application did. Only all:TEXT, NAME:TEXT,
     /// who and bye (and /w, /users, /quit) work then: v4 has no rooms, chats, receipts or history.
@@ -70,6 +92,8 @@ Examples:
   chat-client --name ann                      log in to 127.0.0.1:53289 over TCP (v5)
   chat-client --name ann --password pw --register
   chat-client --udp --server chat.example:53289
+  chat-client --tls --ca ca.pem --server chat.example:53289 --name ann --password pw
+  chat-client --tls --pin-cert server-cert.pem --name ann --password pw --register
   printf 'all:hello\\nwho\\n' | chat-client --name bot    script mode
 
 Times are shown in UTC. Exit status: 0 after /quit or the end of the input, 1 if the server cannot be
@@ -158,6 +182,20 @@ mod tests {
         ]);
         assert_eq!(args.name.as_deref(), Some("ann"));
         assert!(args.register);
+    }
+
+    #[test]
+    fn tls_needs_something_to_trust() {
+        let parse = |args: &[&str]| Args::try_parse_from([&["chat-client"], args].concat());
+        assert!(parse(&["--tls"]).is_err());
+        assert!(parse(&["--tls", "--ca", "a.pem", "--pin-cert", "b.pem"]).is_err());
+        assert!(parse(&["--ca", "a.pem"]).is_err());
+        assert!(parse(&["--tls", "--udp", "--ca", "a.pem"]).is_err());
+        let args = parse(&["--tls", "--pin-cert", "b.pem", "--tls-name", "localhost"]).unwrap();
+        assert!(args.tls);
+        assert_eq!(args.pin_cert, Some(PathBuf::from("b.pem")));
+        assert_eq!(args.tls_name.as_deref(), Some("localhost"));
+        assert!(parse(&["--tls", "--ca", "a.pem"]).unwrap().ca.is_some());
     }
 
     #[test]

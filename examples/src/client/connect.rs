@@ -1,4 +1,5 @@
-//! Reaching the server: name resolution, then TCP or UDP with retries, visible progress and a time limit.
+//! Reaching the server: name resolution, then TCP, TLS or UDP with retries, visible progress and a time
+//! limit.
 
 use std::fmt;
 use std::io::Write;
@@ -8,25 +9,38 @@ use std::time::{Duration, Instant};
 use chatproto::session::SessionConfig;
 use chatproto::transport::{SessionTransport, TransportError};
 use chatproto::Dialect;
-use chatproto_tcp::TcpOptions;
+use chatproto_tcp::{HandshakeError, TcpOptions};
 use chatproto_udp::UdpOptions;
+
+use super::tls::TlsClient;
 
 /// How often a TCP connection is tried again while nobody accepts (as the UDP client probes).
 pub const RETRY: Duration = Duration::from_millis(200);
 
 /// Which transport.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Carrier {
     /// `chatproto-tcp`.
     Tcp,
+    /// `chatproto-tcp` with TLS.
+    Tls(TlsClient),
     /// `chatproto-udp`.
     Udp,
+}
+
+impl Carrier {
+    /// Whether what is sent is kept from eavesdroppers (PROTOCOL.md §9.1): only TLS does. A server
+    /// refuses passwords over the others.
+    pub fn is_confidential(&self) -> bool {
+        matches!(self, Carrier::Tls(_))
+    }
 }
 
 impl fmt::Display for Carrier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Carrier::Tcp => "TCP",
+            Carrier::Tls(_) => "TLS",
             Carrier::Udp => "UDP",
         })
     }
@@ -45,10 +59,16 @@ pub struct ConnectError {
     pub elapsed: Duration,
     /// The last thing that went wrong, if it said anything beyond "no answer".
     pub last: Option<String>,
+    /// The TLS handshake failed, in words: the server answered, but trust could not be established, and
+    /// trying again would not change that.
+    pub handshake: Option<String>,
 }
 
 impl fmt::Display for ConnectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(handshake) = &self.handshake {
+            return f.write_str(handshake);
+        }
         write!(
             f,
             "cannot reach {} over {} after {} attempt{} in {:.1} s",
@@ -81,17 +101,18 @@ pub async fn resolve(server: &str) -> Result<SocketAddr, String> {
 }
 
 /// Connects over `carrier`, calling `progress` with the attempt number before each try, giving up after
-/// `limit`.
+/// `limit`. A TLS handshake that fails is not tried again.
 pub async fn connect(
     server: &str,
     addr: SocketAddr,
-    carrier: Carrier,
+    carrier: &Carrier,
     dialect: Dialect,
     limit: Duration,
     progress: impl FnMut(u32),
 ) -> Result<SessionTransport, ConnectError> {
     match carrier {
-        Carrier::Tcp => tcp(server, addr, dialect, limit, progress).await,
+        Carrier::Tcp => tcp(server, addr, None, dialect, limit, progress).await,
+        Carrier::Tls(tls) => tcp(server, addr, Some(tls), dialect, limit, progress).await,
         Carrier::Udp => {
             let started = Instant::now();
             let options = UdpOptions {
@@ -111,10 +132,11 @@ pub async fn connect(
                     };
                     ConnectError {
                         server: server.to_owned(),
-                        carrier,
+                        carrier: carrier.clone(),
                         attempts,
                         elapsed,
                         last,
+                        handshake: None,
                     }
                 })
         }
@@ -122,9 +144,12 @@ pub async fn connect(
 }
 
 /// TCP has no retry of its own: try every [`RETRY`] until `limit`, each try allowed what time is left.
+/// With `tls`, a handshake that fails ends the tries: the server is there, and will present the same
+/// certificate next time.
 async fn tcp(
     server: &str,
     addr: SocketAddr,
+    tls: Option<&TlsClient>,
     dialect: Dialect,
     limit: Duration,
     mut progress: impl FnMut(u32),
@@ -141,21 +166,43 @@ async fn tcp(
             connect_timeout: deadline
                 .saturating_duration_since(Instant::now())
                 .max(Duration::from_millis(1)),
+            ..TcpOptions::default()
         };
-        let error = match chatproto_tcp::connect(addr, options).await {
+        let result = match tls {
+            None => chatproto_tcp::connect(addr, options).await,
+            Some(tls) => {
+                chatproto_tcp::connect_tls(addr, options, tls.config.clone(), tls.name.clone())
+                    .await
+            }
+        };
+        let carrier = || tls.map_or(Carrier::Tcp, |tls| Carrier::Tls(tls.clone()));
+        let error = match result {
             Ok(transport) => return Ok(transport),
             Err(TransportError::ConnectTimeout { .. }) => None,
-            Err(error) => Some(error.to_string()),
+            Err(error) => {
+                if let (Some(tls), Some(handshake)) = (tls, HandshakeError::find(&error)) {
+                    return Err(ConnectError {
+                        server: server.to_owned(),
+                        carrier: carrier(),
+                        attempts,
+                        elapsed: started.elapsed(),
+                        last: Some(error.to_string()),
+                        handshake: Some(tls.explain(handshake)),
+                    });
+                }
+                Some(error.to_string())
+            }
         };
         tracing::debug!(attempts, ?error, "TCP connect failed");
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(ConnectError {
                 server: server.to_owned(),
-                carrier: Carrier::Tcp,
+                carrier: carrier(),
                 attempts,
                 elapsed: started.elapsed(),
                 last: error,
+                handshake: None,
             });
         }
         // The last try comes at the limit itself.
@@ -164,8 +211,9 @@ async fn tcp(
 }
 
 /// Progress on stderr: `connecting to ADDR over TCP …` at the first attempt, then a dot per retry.
-pub fn show_progress(server: &str, carrier: Carrier) -> impl FnMut(u32) {
+pub fn show_progress(server: &str, carrier: &Carrier) -> impl FnMut(u32) {
     let server = server.to_owned();
+    let carrier = carrier.to_string();
     move |attempt| {
         let mut err = std::io::stderr().lock();
         let _ = if attempt == 1 {
@@ -192,7 +240,7 @@ mod tests {
         let error = connect(
             "here",
             port,
-            Carrier::Tcp,
+            &Carrier::Tcp,
             Dialect::V5,
             Duration::from_millis(700),
             |n| seen = n,

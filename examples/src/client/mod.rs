@@ -5,6 +5,7 @@
 //! cargo run --release --bin chat-client -- --name ann --udp
 //! cargo run --release --bin chat-client -- --name ann --legacy   # the v4 dialect
 //! cargo run --release --bin chat-client -- --name ann --password pw --register
+//! cargo run --release --bin chat-client -- --name ann --password pw --tls --pin-cert cert.pem
 //! printf 'all:hello\nwho\n' | cargo run --release --bin chat-client -- --name bot
 //! ```
 //!
@@ -29,6 +30,7 @@
 //! - [`command`]: parsing a line into a [`Command`](command::Command) and the messages it sends.
 //! - [`display`]: how incoming messages are shown.
 //! - [`connect`]: resolving the address and connecting, with retries, progress and a time limit.
+//! - [`tls`]: what a TLS client trusts (`--ca`, `--pin-cert`) and the name it checks.
 //! - [`ui`]: where lines come from (stdin, or the rustyline thread) and where output goes.
 //! - [`session`]: [`Client`], the loop from login to goodbye.
 //! - this file: [`run`], which wires them together.
@@ -38,6 +40,7 @@ pub mod command;
 pub mod connect;
 pub mod display;
 pub mod session;
+pub mod tls;
 pub mod ui;
 
 use std::io::IsTerminal;
@@ -52,6 +55,7 @@ pub use args::Args;
 
 use connect::Carrier;
 use session::{Client, Options, Outcome};
+use tls::{TlsClient, Trust};
 use ui::{Input, Printer};
 
 /// How long closing the connection may take at exit.
@@ -76,6 +80,31 @@ pub fn run(args: Args) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// The transport the command line asks for; for TLS, with what it trusts read from its file.
+fn carrier(args: &Args, server: &str) -> Result<Carrier, String> {
+    if args.udp {
+        return Ok(Carrier::Udp);
+    }
+    if !args.tls {
+        return Ok(Carrier::Tcp);
+    }
+    let trust = match (&args.ca, &args.pin_cert) {
+        (_, Some(pinned)) => Trust::Pinned(pinned.clone()),
+        (Some(ca), None) => Trust::Ca(ca.clone()),
+        // clap asks for one already; this is for `Args` built by hand.
+        (None, None) => {
+            return Err(
+                "--tls needs --ca FILE or --pin-cert FILE: there is no built-in list of \
+                 authorities to trust"
+                    .to_owned(),
+            )
+        }
+    };
+    TlsClient::new(trust, args.tls_name.as_deref(), server)
+        .map(Carrier::Tls)
+        .map_err(|error| error.to_string())
+}
+
 fn init_logging(level: &str) {
     let filter = EnvFilter::try_new(level).unwrap_or_else(|error| {
         eprintln!("chat-client: bad --log-level {level:?} ({error}); using warn");
@@ -90,7 +119,13 @@ fn init_logging(level: &str) {
 
 async fn client(args: Args) -> u8 {
     let server = args::with_default_port(&args.server);
-    let carrier = if args.udp { Carrier::Udp } else { Carrier::Tcp };
+    let carrier = match carrier(&args, &server) {
+        Ok(carrier) => carrier,
+        Err(why) => {
+            eprintln!("chat-client: {why}");
+            return 2;
+        }
+    };
     let dialect = if args.legacy {
         Dialect::Legacy
     } else {
@@ -103,11 +138,11 @@ async fn client(args: Args) -> u8 {
             return 1;
         }
     };
-    let progress = connect::show_progress(&server, carrier);
+    let progress = connect::show_progress(&server, &carrier);
     let transport = match connect::connect(
         &server,
         addr,
-        carrier,
+        &carrier,
         dialect,
         args.connect_timeout,
         progress,
@@ -117,6 +152,11 @@ async fn client(args: Args) -> u8 {
         Ok(transport) => {
             eprintln!(" connected");
             transport
+        }
+        Err(error) if error.handshake.is_some() => {
+            eprintln!(" refused");
+            eprintln!("chat-client: {error}");
+            return 1;
         }
         Err(error) => {
             eprintln!(" gave up");
@@ -142,6 +182,7 @@ async fn client(args: Args) -> u8 {
         encrypt: args.encrypt,
         login_timeout: args.connect_timeout,
         server: format!("{server} over {carrier}"),
+        confidential: carrier.is_confidential(),
     };
     let mut client = Client::new(transport, input, printer, options);
     let outcome = client.run().await;

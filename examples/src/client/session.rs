@@ -37,6 +37,9 @@ pub struct Options {
     pub login_timeout: Duration,
     /// Where we are connected, for the greeting (`127.0.0.1:53289 over TCP`).
     pub server: String,
+    /// The transport keeps what is sent from eavesdroppers (TLS). Over any other a server refuses
+    /// passwords (PROTOCOL.md R-9.1), so the user is warned before one is sent.
+    pub confidential: bool,
 }
 
 /// How the session ended.
@@ -137,6 +140,8 @@ pub struct Client<T> {
     /// Whom we are chatting with one-to-one.
     partner: Option<String>,
     input_open: bool,
+    /// The plaintext-password warning has been given (once is enough).
+    warned_plaintext: bool,
 }
 
 impl<T: Transport> Client<T> {
@@ -156,6 +161,7 @@ impl<T: Transport> Client<T> {
             accepting: None,
             partner: None,
             input_open: true,
+            warned_plaintext: false,
         }
     }
 
@@ -319,6 +325,9 @@ impl<T: Transport> Client<T> {
         register: bool,
     ) -> Option<Outcome> {
         self.last_name = Some(name);
+        if password.is_some() {
+            self.warn_if_plaintext();
+        }
         let message = command::login(name, self.options.dialect, password, register);
         if let Some(outcome) = self.send(message, false).await {
             return Some(outcome);
@@ -328,6 +337,26 @@ impl<T: Transport> Client<T> {
             deadline: Instant::now() + self.options.login_timeout,
         };
         None
+    }
+
+    /// R-9.1: a server refuses a password over a transport without confidentiality, unless its operator
+    /// allows it from loopback addresses (for tests and local use). Say so before sending one, so that
+    /// the refusal is no surprise. To stderr in a script, whose stdout is the conversation.
+    fn warn_if_plaintext(&mut self) {
+        if self.options.confidential || self.warned_plaintext {
+            return;
+        }
+        self.warned_plaintext = true;
+        let warning = format!(
+            "warning: sending a password without TLS (to {}): anyone on the path can read it, and \
+             servers refuse it (PROTOCOL.md R-9.1) unless told to allow it from loopback addresses; \
+             use --tls to keep it private",
+            self.options.server
+        );
+        match self.out {
+            Printer::Stdout => eprintln!("chat-client: {warning}"),
+            _ => self.out.line(format!("! {warning}")),
+        }
     }
 
     /// A line typed after login.
@@ -441,9 +470,19 @@ impl<T: Transport> Client<T> {
         if let Phase::Quitting { .. } = self.phase {
             return Outcome::Quit;
         }
+        // A TLS server answers a plaintext client's first frame with a TLS alert, a few bytes that are
+        // no frame, and hangs up before anyone has logged in.
+        let hint = match (&error, self.me) {
+            (Some(TransportError::TruncatedFrame { .. }), None) if !self.options.confidential => {
+                "; if the server uses TLS, connect with --tls"
+            }
+            _ => "",
+        };
         match error {
             None => Outcome::ServerGone("server closed the connection".into()),
-            Some(error) => Outcome::ServerGone(format!("server closed the connection ({error})")),
+            Some(error) => {
+                Outcome::ServerGone(format!("server closed the connection ({error}){hint}"))
+            }
         }
     }
 
@@ -778,6 +817,7 @@ mod tests {
             encrypt: false,
             login_timeout: Duration::from_secs(5),
             server: "memory".into(),
+            confidential: false,
         }
     }
 
@@ -1003,6 +1043,29 @@ mod tests {
         person.expect("* ann has connected.").await;
         person.type_line("/quit").await;
         assert_eq!(person.outcome().await.0, Outcome::Quit);
+    }
+
+    #[tokio::test]
+    async fn a_password_without_tls_is_warned_about() {
+        // R-9.1: servers refuse passwords over transports without confidentiality.
+        let server = hub();
+        let registering = |confidential| Options {
+            password: Some("pw".into()),
+            register: true,
+            confidential,
+            ..options(Some("ann"), Dialect::V5)
+        };
+        let mut plain = start(&server, registering(false), false);
+        plain
+            .expect("! warning: sending a password without TLS (to memory)")
+            .await;
+        plain.end_input().await;
+        plain.outcome().await;
+
+        let private = start(&server, registering(true), false);
+        private.end_input().await;
+        let (_, seen) = private.outcome().await;
+        assert!(!seen.iter().any(|l| l.contains("warning")), "{seen:#?}");
     }
 
     #[tokio::test]
