@@ -1,16 +1,16 @@
 //! Behaviour tests for the chat server's routing core, [`chatproto::chat::Hub`], against PROTOCOL.md §8
-//! (R-8.1 … ). Every test cites the requirement it checks. Expected outputs are written out from the
-//! specification, never computed by the code under test.
+//! (R-8.1 …) and §9 (R-9.1 … ). Every test cites the requirement it checks. Expected outputs
+//! are written out from the specification, never computed by the code under test.
 //!
-//! This file holds the harness; the tests are in `hub/*.rs`, one file per part of §8.
+//! This file holds the harness; the tests are in `hub/*.rs`, one file per part of §8 and §9.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chatproto::chat::{
-    refuse_name, ClientId, Entry, Hub, Input, Kept, Link, MemoryStore, Output, PasswordHasher,
-    PlainTextForTests, Receipt, Store, StoreError, GENERAL,
+    refuse_name, ClientId, Entry, Hub, Input, Kept, Limits, Link, MemoryStore, Output,
+    PasswordHasher, PlainTextForTests, Receipt, Store, StoreError, GENERAL,
 };
 use chatproto::{Dialect, Message, Name, Verb};
 
@@ -24,6 +24,8 @@ mod history;
 mod leaving;
 #[path = "hub/legacy.rs"]
 mod legacy;
+#[path = "hub/limits.rs"]
+mod limits;
 #[path = "hub/login.rs"]
 mod login;
 #[path = "hub/messages.rs"]
@@ -276,13 +278,35 @@ impl Harness {
     fn new() -> Harness {
         Harness::with(MemoryStore::default(), PlainTextForTests)
     }
+
+    /// A hub enforcing `limits` (PROTOCOL.md §9.2).
+    fn with_limits(limits: Limits) -> Harness {
+        Harness::with_hub(Hub::with_limits(
+            MemoryStore::default(),
+            PlainTextForTests,
+            limits,
+        ))
+    }
+
+    /// A hub whose rate limit a test of something else cannot reach, for tests that send hundreds
+    /// of messages at one instant.
+    fn without_rate_limit() -> Harness {
+        Harness::with_limits(Limits {
+            rate_burst: u32::MAX,
+            ..Limits::default()
+        })
+    }
 }
 
 impl<S: Store, H: PasswordHasher> Harness<S, H> {
     fn with(store: S, hasher: H) -> Harness<S, H> {
+        Harness::with_hub(Hub::new(store, hasher))
+    }
+
+    fn with_hub(hub: Hub<S, H>) -> Harness<S, H> {
         let start = Instant::now();
         Harness {
-            hub: Hub::new(store, hasher),
+            hub,
             start,
             now: start,
             wall_ms: WALL_START_MS,

@@ -406,7 +406,8 @@ async fn passwords_are_stored_only_as_salted_argon2id_hashes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_gives_50_by_default_and_at_most_500() {
     // "N (default 50, at most 500)", the newest ones, oldest first.
-    let server = start_server(Storage::Memory).await;
+    // 510 broadcasts at once are beyond the default rate limit (R-9.3: a burst of 100, 50 a second).
+    let server = start_server_with(Storage::Memory, |c| c.limits.rate_burst = 1_000).await;
     let mut ann = log_in(&server, Net::Tcp, Verb::REGISTER, "ann", "pw").await;
     let began = unix_ms();
     let mut last = 0;

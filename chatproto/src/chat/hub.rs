@@ -6,7 +6,10 @@ use std::time::Instant;
 use crate::fragment::Message;
 use crate::wire::{Dialect, Name, Verb};
 
+use super::address_throttle::AddressThrottle;
 use super::io::{ClientId, Input, Link, Output, Receipt};
+use super::limits::Limits;
+use super::rate::{RecentRefusals, TokenBucket};
 use super::relay::Relay;
 use super::store::{PasswordHasher, Store, StoreError};
 use super::throttle::LoginThrottle;
@@ -20,6 +23,17 @@ pub(super) struct Client {
     pub(super) name: Option<Name>,
     pub(super) dialect: Dialect,
     pub(super) link: Link,
+    /// When it connected, for the login timeout (R-9.6).
+    pub(super) connected_at: Instant,
+    /// When it last sent a data packet, for the idle timeout (R-9.6).
+    pub(super) last_data: Instant,
+    /// Its rate of data packets (R-9.3).
+    pub(super) rate: TokenBucket,
+    pub(super) refusals: RecentRefusals,
+    /// The rooms its user is in, `General` included (R-9.4).
+    pub(super) rooms: usize,
+    /// The hub has asked for it to be closed: what it still sends is confirmed and otherwise ignored.
+    pub(super) closing: bool,
 }
 
 /// A room and its members, in the order they joined.
@@ -30,8 +44,9 @@ pub(super) struct Room {
 }
 
 /// The chat server's state and rules, fed [`Input`]s and returning [`Output`]s. It does no IO and reads no
-/// clock: `now` drives the login throttle, `wall_ms` stamps history and receipts. Storage sits behind
-/// [`Store`], password hashing behind [`PasswordHasher`].
+/// clock: `now` drives the login throttles, the rate limit and the timeouts, `wall_ms` stamps history and
+/// receipts. Storage sits behind [`Store`], password hashing behind [`PasswordHasher`]. What a client can
+/// make it hold is bounded by its [`Limits`] (PROTOCOL.md §9.2).
 ///
 /// ```
 /// use std::time::Instant;
@@ -63,14 +78,30 @@ pub struct Hub<S, H> {
     /// One-to-one chats, both directions.
     pub(super) chats: HashMap<Name, Name>,
     pub(super) throttle: LoginThrottle,
+    /// Failed logins per client address (R-9.5).
+    pub(super) address_throttle: AddressThrottle,
+    pub(super) limits: Limits,
     pub(super) out: Vec<Output>,
     pub(super) now: Instant,
     pub(super) wall_ms: u64,
 }
 
 impl<S: Store, H: PasswordHasher> Hub<S, H> {
-    /// A hub with no one connected and only the room `General`.
+    /// A hub with no one connected and only the room `General`, with the default [`Limits`].
     pub fn new(store: S, hasher: H) -> Hub<S, H> {
+        Hub::with_limits(store, hasher, Limits::default())
+    }
+
+    /// A hub with no one connected and only the room `General`, enforcing `limits` (PROTOCOL.md §9.2).
+    ///
+    /// ```
+    /// use chatproto::chat::{Hub, Limits, MemoryStore, PlainTextForTests};
+    ///
+    /// let limits = Limits { max_sessions: 100, ..Limits::default() };
+    /// let hub = Hub::with_limits(MemoryStore::default(), PlainTextForTests, limits);
+    /// assert_eq!(hub.limits().max_sessions, 100);
+    /// ```
+    pub fn with_limits(store: S, hasher: H, limits: Limits) -> Hub<S, H> {
         let general = Room {
             name: Name::new(GENERAL).unwrap_or_default(),
             members: Vec::new(),
@@ -85,6 +116,8 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
             invitations: Vec::new(),
             chats: HashMap::new(),
             throttle: LoginThrottle::default(),
+            address_throttle: AddressThrottle::new(limits.login_failures_per_address),
+            limits,
             out: Vec::new(),
             now: Instant::now(),
             wall_ms: 0,
@@ -96,7 +129,13 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
         &self.store
     }
 
-    /// How many sessions are connected, logged in or not.
+    /// The limits it enforces.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// How many sessions are connected, logged in or not. A connection refused because the server was
+    /// full (R-9.2) is not one.
     pub fn connected(&self) -> usize {
         self.clients.len()
     }
@@ -106,33 +145,41 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
         self.now = now;
         self.wall_ms = wall_ms;
         match input {
-            Input::Connected(client, link) => {
-                self.clients.insert(
-                    client,
-                    Client {
-                        name: None,
-                        dialect: Dialect::V5,
-                        link,
-                    },
-                );
-            }
+            Input::Connected(client, link) => self.connected_on(client, link),
             Input::Received(client, message) => self.received(client, message),
             Input::Delivered(receipt) => self.delivered(receipt),
             Input::Disconnected(client) => {
                 self.leave(client, false);
                 self.clients.remove(&client);
             }
+            Input::Tick => self.tick(),
             Input::Shutdown(reason) => self.shutdown(&reason),
         }
         std::mem::take(&mut self.out)
     }
 
     fn received(&mut self, client: ClientId, message: Message) {
-        let Some(state) = self.clients.get_mut(&client) else {
+        if !self.clients.contains_key(&client) {
+            return;
+        }
+        let first_output = self.out.len();
+        let number = message.number;
+        if self.within_limits(client, &message) {
+            self.act_on(client, message);
+        }
+        // R-8.13: whatever the message caused is stored by now, since the store writes synchronously and
+        // outputs are carried out only after `handle` returns. So the confirmation can go first, ahead of
+        // the replies, as the original server sent it (R-8.17). Every message is confirmed, even one refused
+        // for its rate (R-9.3): a v4 session confirms its oldest waiting packet whatever the number, a v5
+        // session ignores numbers it is not waiting on.
+        self.out
+            .insert(first_output, Output::Confirm { client, number });
+    }
+
+    fn act_on(&mut self, client: ClientId, message: Message) {
+        let Some(state) = self.clients.get(&client) else {
             return;
         };
-        state.dialect = message.dialect;
-        let first_output = self.out.len();
         let result = match state.name {
             None => self.before_login(client, &message),
             // R-8.7: after login, from_name must be the session's own.
@@ -143,30 +190,16 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
                 );
                 Ok(())
             }
-            Some(name) => self.after_login(client, name, message.clone()),
+            Some(name) => self.after_login(client, name, message),
         };
         if let Err(error) = result {
             self.error(client, &format!("{error}; nothing was done"));
         }
-        // R-8.13: whatever the message caused is stored by now, since the store writes synchronously and
-        // outputs are carried out only after `handle` returns. So the confirmation can go first, ahead of
-        // the replies, as the original server sent it (R-8.17). Every message is confirmed: a v4 session
-        // confirms its oldest waiting packet whatever the number, a v5 session ignores numbers it is not
-        // waiting on.
-        self.out.insert(
-            first_output,
-            Output::Confirm {
-                client,
-                number: message.number,
-            },
-        );
     }
 
     fn before_login(&mut self, client: ClientId, message: &Message) -> Result<(), StoreError> {
         match message.verb {
-            Verb::LOGIN => self.login(client, message.from),
-            Verb::REGISTER => self.register(client, message.from, &message.text),
-            Verb::AUTH => self.authenticate(client, message.from, &message.text),
+            Verb::LOGIN | Verb::REGISTER | Verb::AUTH => self.try_login(client, message),
             Verb::HELP => {
                 self.help(client);
                 Ok(())
@@ -213,7 +246,7 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
             }
             Verb::QUIT => {
                 self.leave(client, true);
-                self.out.push(Output::Close(client));
+                self.close(client);
                 Ok(())
             }
             // An ERROR from a client answers something of ours; there is nothing to do.
@@ -261,7 +294,7 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
                 Message::new(Verb::SHUTDOWN, Name::SERVER, Name::ALL, reason),
                 None,
             );
-            self.out.push(Output::Close(client));
+            self.close(client);
         }
     }
 
@@ -307,6 +340,15 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
     /// ERROR to a session (R-4.2).
     pub(super) fn error(&mut self, client: ClientId, why: &str) {
         self.reply(client, Verb::ERROR, why);
+    }
+
+    /// Asks for a session to be closed once what was sent on it is flushed; until it has gone, what it
+    /// sends is confirmed and otherwise ignored.
+    pub(super) fn close(&mut self, client: ClientId) {
+        if let Some(state) = self.clients.get_mut(&client) {
+            state.closing = true;
+        }
+        self.out.push(Output::Close(client));
     }
 
     /// A notice to every online user.

@@ -64,6 +64,9 @@ pub enum Input {
     Delivered(Receipt),
     /// A session ended, however it ended.
     Disconnected(ClientId),
+    /// Time has passed: sessions past their login or idle timeout are closed. The server feeds it
+    /// periodically, or at [`Hub::next_deadline`](super::Hub::next_deadline).
+    Tick,
     /// The server is stopping; the text says why.
     Shutdown(String),
 }

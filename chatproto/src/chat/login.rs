@@ -9,6 +9,40 @@ use super::names::refuse_name;
 use super::store::{PasswordHasher, Store, StoreError};
 
 impl<S: Store, H: PasswordHasher> Hub<S, H> {
+    /// LOGIN, REGISTER or AUTH, unless the client's address has failed too often lately. A refusal
+    /// counts against the address, whatever the name tried and whatever the reason.
+    pub(super) fn try_login(
+        &mut self,
+        client: ClientId,
+        message: &Message,
+    ) -> Result<(), StoreError> {
+        let address = self
+            .clients
+            .get(&client)
+            .and_then(|c| c.link.peer)
+            .map(|peer| peer.ip());
+        if let Some(address) = address {
+            if !self.address_throttle.allows(address, self.now) {
+                self.error(
+                    client,
+                    "too many failed logins from your address: wait a minute",
+                );
+                return Ok(());
+            }
+        }
+        let result = match message.verb {
+            Verb::REGISTER => self.register(client, message.from, &message.text),
+            Verb::AUTH => self.authenticate(client, message.from, &message.text),
+            _ => self.login(client, message.from),
+        };
+        let logged_in = self.clients.get(&client).is_some_and(|c| c.name.is_some());
+        // A store error is the server's failure, not a refusal of the client's.
+        if let (Some(address), Ok(()), false) = (address, &result, logged_in) {
+            self.address_throttle.failed(address, self.now);
+        }
+        result
+    }
+
     /// a name without a password.
     pub(super) fn login(&mut self, client: ClientId, name: Name) -> Result<(), StoreError> {
         if let Some(why) = self.name_unavailable(&name) {
@@ -126,6 +160,8 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
     fn enter(&mut self, client: ClientId, name: Name) -> Result<(), StoreError> {
         if let Some(state) = self.clients.get_mut(&client) {
             state.name = Some(name);
+            // General.
+            state.rooms = 1;
         }
         self.online.push((name, client));
         self.sessions_by_name.insert(name, client);
@@ -159,9 +195,13 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
 
     /// offline, out of every room, chat and invitation, and announced to all.
     pub(super) fn leave(&mut self, client: ClientId, quitting: bool) {
-        let Some(name) = self.clients.get_mut(&client).and_then(|c| c.name.take()) else {
+        let Some(state) = self.clients.get_mut(&client) else {
             return;
         };
+        let Some(name) = state.name.take() else {
+            return;
+        };
+        state.rooms = 0;
         if quitting {
             // The leaving user still has a session, so they hear it too.
             self.notice(Verb::QUIT, name, &format!("{name} has disconnected."));

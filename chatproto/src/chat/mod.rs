@@ -9,9 +9,13 @@
 //! - `io`: [`Input`], [`Output`], [`ClientId`], [`Link`], [`Receipt`].
 //! - `relay`: one message on its way to many sessions, built once per dialect.
 //! - `store`: the [`Store`] and [`PasswordHasher`] traits, and [`MemoryStore`].
-//! - `names`, `throttle`: name rules and the login throttle.
+//! - `names`, `throttle`: name rules and the login throttle.
 //! - `limits`: [`Limits`], what a client can make the server hold (§9.2).
+//! - `session_limits`: how many sessions there may be, how fast each may send, and how long each may take
+//!   to log in or sit idle; `rate`: the token bucket behind the rate limit.
+//! - `address_throttle`: failed logins per client address.
 
+mod address_throttle;
 mod chats;
 mod history;
 mod hub;
@@ -20,8 +24,10 @@ mod limits;
 mod login;
 mod messages;
 mod names;
+mod rate;
 mod relay;
 mod rooms;
+mod session_limits;
 mod store;
 mod throttle;
 

@@ -14,6 +14,17 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
         self.rooms.iter().position(|r| r.name == *name)
     }
 
+    /// How many rooms a session's user is in, `General` included.
+    fn rooms_joined(&self, client: ClientId) -> usize {
+        self.clients.get(&client).map_or(0, |c| c.rooms)
+    }
+
+    fn count_rooms(&mut self, client: ClientId, change: impl FnOnce(usize) -> usize) {
+        if let Some(state) = self.clients.get_mut(&client) {
+            state.rooms = change(state.rooms);
+        }
+    }
+
     /// The rooms a user is in, in the order created.
     pub(super) fn rooms_of(&self, user: &Name) -> Vec<Name> {
         self.rooms
@@ -33,6 +44,10 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
             self.error(client, &format!("bad room name: {why}"));
         } else if self.room_index(&room).is_some() {
             self.error(client, &format!("room {room} already exists"));
+        } else if self.rooms.len() >= self.limits.rooms_total {
+            // General counts.
+            let most = self.limits.rooms_total;
+            self.error(client, &format!("there are {most} rooms, the most allowed"));
         } else {
             self.rooms.push(Room {
                 name: room,
@@ -55,8 +70,17 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
             Some(i) if self.rooms[i].members.contains(&user) => {
                 self.error(client, &format!("already a member of {room}"))
             }
+            Some(_) if self.rooms_joined(client) >= self.limits.rooms_per_user => {
+                // General counts.
+                let most = self.limits.rooms_per_user;
+                self.error(
+                    client,
+                    &format!("you are in {most} rooms, the most allowed: leave one first"),
+                )
+            }
             Some(i) => {
                 self.rooms[i].members.push(user);
+                self.count_rooms(client, |n| n + 1);
                 self.reply(client, Verb::ROOM_JOIN, format!("joined {room}"));
             }
         }
@@ -77,6 +101,7 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
             }
             Some(i) => {
                 self.rooms[i].members.retain(|m| *m != user);
+                self.count_rooms(client, |n| n.saturating_sub(1));
                 self.reply(client, Verb::ROOM_LEAVE, format!("left {room}"));
             }
         }

@@ -3,9 +3,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use chatproto_examples::server::{PasswordHashing, Server, ServerConfig, Storage, TlsFiles};
-use clap::Parser;
+use chatproto_examples::server::{
+    Limits, PasswordHashing, Server, ServerConfig, Storage, TlsFiles,
+};
+use clap::builder::RangedU64ValueParser;
+use clap::{Args as ClapArgs, Parser};
 
 /// The example chatproto server.
 #[derive(Debug, Parser)]
@@ -45,6 +49,81 @@ struct Args {
     /// Hash passwords with minimal argon2id parameters. For tests of debug builds only.
     #[arg(long, hide = true)]
     insecure_fast_hashing: bool,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// What a client can make the server hold (PROTOCOL.md §9.2); each defaults to the value PROTOCOL.md gives.
+#[derive(Debug, ClapArgs)]
+#[command(next_help_heading = "Limits (PROTOCOL.md §9.2)")]
+struct LimitArgs {
+    /// Concurrent sessions at most; one more is told `server full` and closed.
+    #[arg(long, value_name = "N", default_value_t = defaults().max_sessions,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
+    max_sessions: usize,
+    /// Messages a session may send in a burst.
+    #[arg(long, value_name = "N", default_value_t = defaults().rate_burst,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    rate_burst: u32,
+    /// Messages a second a session's burst refills at.
+    #[arg(long, value_name = "N", default_value_t = defaults().rate_per_second,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    rate_per_second: u32,
+    /// Messages refused for their rate within --refusal-window that close a session.
+    #[arg(long, value_name = "N", default_value_t = defaults().refusals_to_close,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    refusals_to_close: u32,
+    /// The window, in seconds, that --refusals-to-close counts in.
+    #[arg(long, value_name = "SECS", default_value_t = defaults().refusal_window.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    refusal_window: u64,
+    /// Rooms one user may be in, General included.
+    #[arg(long, value_name = "N", default_value_t = defaults().rooms_per_user,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
+    rooms_per_user: usize,
+    /// Rooms that may exist, General included.
+    #[arg(long, value_name = "N", default_value_t = defaults().rooms_total,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
+    rooms_total: usize,
+    /// Failed logins a minute from one client address before its login packets are refused for the rest
+    /// of the minute.
+    #[arg(long, value_name = "N", default_value_t = defaults().login_failures_per_address,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    login_failures_per_address: u32,
+    /// Seconds a session may take to log in before it is closed.
+    #[arg(long, value_name = "SECS", default_value_t = defaults().login_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    login_timeout: u64,
+    /// Seconds a logged-in session may send nothing before it is closed.
+    #[arg(long, value_name = "SECS", default_value_t = defaults().idle_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+    /// Bytes of text one reassembled message may hold.
+    #[arg(long, value_name = "BYTES", default_value_t = defaults().max_message,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
+    max_message: usize,
+}
+
+fn defaults() -> Limits {
+    Limits::default()
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_sessions: self.max_sessions,
+            rate_burst: self.rate_burst,
+            rate_per_second: self.rate_per_second,
+            refusals_to_close: self.refusals_to_close,
+            refusal_window: Duration::from_secs(self.refusal_window),
+            rooms_per_user: self.rooms_per_user,
+            rooms_total: self.rooms_total,
+            login_failures_per_address: self.login_failures_per_address,
+            login_timeout: Duration::from_secs(self.login_timeout),
+            idle_timeout: Duration::from_secs(self.idle_timeout),
+            max_message: self.max_message,
+        }
+    }
 }
 
 #[tokio::main]
@@ -74,7 +153,7 @@ async fn main() -> std::process::ExitCode {
             _ => None,
         },
         allow_plaintext_passwords: args.allow_plaintext_passwords,
-        ..ServerConfig::default()
+        limits: args.limits.limits(),
     };
     let server = match Server::start(config).await {
         Ok(server) => server,

@@ -19,7 +19,6 @@ pub(super) type Stopped = Box<dyn std::any::Any + Send>;
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Confidentiality {
     /// Every session: the listener is TLS.
-    #[allow(dead_code)] // Until the TLS listener is wired in.
     Always,
     /// Plaintext sessions from loopback addresses, as the operator allowed.
     Loopback,
@@ -38,8 +37,13 @@ impl Confidentiality {
     }
 }
 
+/// How long accepting pauses after an error: out of file descriptors or memory, retrying at once would only
+/// spin.
+const RETRY_AFTER: Duration = Duration::from_millis(100);
+
 /// Accepts until `stop` fires, then hands the listener back. An accept error (out of file descriptors,
-/// say) is logged and retried after a pause instead of ending the server.
+/// say) pauses accepting and retries, instead of ending the server: its sessions go on meanwhile.
+/// A run of errors is logged when it begins and when it ends, not once per retry.
 pub(super) async fn accept_loop<L>(
     mut listener: L,
     confidentiality: Confidentiality,
@@ -51,6 +55,8 @@ where
     L: Listener + 'static,
     L::Transport: 'static,
 {
+    // Accept errors since the last success.
+    let mut failures: u64 = 0;
     loop {
         let accepted = tokio::select! {
             _ = stop.changed() => return Box::new(listener),
@@ -58,13 +64,23 @@ where
         };
         match accepted {
             Ok(transport) => {
+                if failures > 0 {
+                    tracing::info!(failures, "accepting again");
+                    failures = 0;
+                }
                 let client = ClientId(ids.fetch_add(1, Ordering::Relaxed));
                 let link = confidentiality.link(transport.peer_addr());
                 tokio::spawn(session_task::serve(client, link, transport, hub.clone()));
             }
             Err(error) => {
-                tracing::warn!(%error, "accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                if failures == 0 {
+                    tracing::warn!(%error, "accept failed; retrying every {RETRY_AFTER:?} meanwhile");
+                }
+                failures += 1;
+                tokio::select! {
+                    _ = stop.changed() => return Box::new(listener),
+                    _ = tokio::time::sleep(RETRY_AFTER) => {}
+                }
             }
         }
     }

@@ -11,13 +11,16 @@
 //! - `hub_thread`: the thread that owns the hub and routes its outputs to sessions.
 //! - `session_task`: one task per session, between its transport and the hub.
 //! - `listen`: the accept loops.
-//! - `run`: [`Server`], starting and stopping it all.
+//! - `open_files`: raising the process's limit on open files, so the sessions allowed can be accepted.
+//! - `run`: [`Server`], starting and stopping it all, and telling the hub the time.
 
 mod config;
 mod hub_thread;
 mod listen;
+mod open_files;
 mod run;
 mod session_task;
+mod tls;
 
 pub use config::{Limits, PasswordHashing, ServerConfig, Storage, TlsFiles};
 pub use run::Server;

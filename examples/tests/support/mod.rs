@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chatproto::transport::{Incoming, SessionTransport, Transport};
@@ -24,10 +25,17 @@ pub enum Net {
 
 pub const NETS: [Net; 2] = [Net::Tcp, Net::Udp];
 
-/// A server on ephemeral loopback ports, keeping its data in memory or in `dir`.
+/// A server on ephemeral loopback ports, keeping its data in memory or in `dir`, with the default limits
+/// (PROTOCOL.md §9.2).
 pub async fn start_server(storage: Storage) -> Server {
+    start_server_with(storage, |_| {}).await
+}
+
+/// As [`start_server`], with the config changed by `edit` first: to set small limits, or to raise the rate
+/// limit for a test that sends hundreds of messages at once.
+pub async fn start_server_with(storage: Storage, edit: impl FnOnce(&mut ServerConfig)) -> Server {
     let any = "127.0.0.1:0".parse().unwrap();
-    let config = ServerConfig {
+    let mut config = ServerConfig {
         tcp: Some(any),
         udp: Some(any),
         storage,
@@ -35,6 +43,7 @@ pub async fn start_server(storage: Storage) -> Server {
         allow_plaintext_passwords: true,
         ..ServerConfig::default()
     };
+    edit(&mut config);
     Server::start(config).await.expect("server starts")
 }
 
@@ -89,6 +98,30 @@ impl Peer {
                     .expect("udp connect")
             }
         };
+        Peer {
+            name: Name::EMPTY,
+            transport,
+            unread: VecDeque::new(),
+            confirmed: Vec::new(),
+            dialect,
+        }
+    }
+
+    /// Connects over UDP from `source`, a loopback address other than 127.0.0.1 (Linux routes all of
+    /// 127.0.0.0/8 to the loopback interface): a client from another address, for per-address limits
+    /// . Does not log in.
+    pub async fn connect_udp_from(server: &Server, source: Ipv4Addr, dialect: Dialect) -> Peer {
+        let addr = server.udp_addr().expect("the server serves UDP");
+        let socket = tokio::net::UdpSocket::bind(SocketAddr::from((source, 0)))
+            .await
+            .unwrap_or_else(|e| panic!("bind {source}: {e}"));
+        let options = UdpOptions {
+            dialect,
+            ..UdpOptions::default()
+        };
+        let transport = chatproto_udp::connect_on(Arc::new(socket), addr, options, |_| {})
+            .await
+            .expect("udp connect");
         Peer {
             name: Name::EMPTY,
             transport,
@@ -209,6 +242,28 @@ impl Peer {
                 }
                 Ok(Some(Incoming::Confirmed(number))) => self.confirmed.push(number),
                 _ => break,
+            }
+        }
+    }
+
+    /// The messages received and not yet looked at that match `want`, in order.
+    pub fn unread_matching(&self, want: impl Fn(&Message) -> bool) -> Vec<&Message> {
+        self.unread.iter().filter(|m| want(m)).collect()
+    }
+
+    /// Waits until the session ends (the server closed it), keeping what arrives meanwhile. Over TCP only:
+    /// a UDP session the server has closed just falls silent.
+    pub async fn expect_closed(&mut self) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            match tokio::time::timeout_at(deadline, self.transport.recv()).await {
+                Err(_) => panic!(
+                    "{}: the session is still open after {PATIENCE:?}",
+                    self.name
+                ),
+                Ok(Ok(Some(Incoming::Message(message)))) => self.unread.push_back(message),
+                Ok(Ok(Some(Incoming::Confirmed(number)))) => self.confirmed.push(number),
+                Ok(Ok(None)) | Ok(Err(_)) => return,
             }
         }
     }

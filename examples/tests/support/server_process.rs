@@ -34,12 +34,19 @@ impl ServerProcess {
     /// port 0 for both transports and reports the ports it bound in that line, so there is no race for a
     /// free port.
     pub async fn start(dir: &Path) -> ServerProcess {
+        ServerProcess::start_with_args(dir, &[]).await
+    }
+
+    /// As [`ServerProcess::start`], with more arguments after the usual ones: limits such as
+    /// `--rate-burst 1000` (PROTOCOL.md §9.2), say.
+    pub async fn start_with_args(dir: &Path, args: &[&str]) -> ServerProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_chat-server"))
             .arg("--data-dir")
             .arg(dir)
             .args(["--tcp", "127.0.0.1:0", "--udp", "127.0.0.1:0"])
             .args(["--insecure-fast-hashing", "--allow-plaintext-passwords"])
             .args(["--log-level", "warn"])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
