@@ -32,6 +32,8 @@ mod login;
 mod messages;
 #[path = "hub/receipts.rs"]
 mod receipts;
+#[path = "hub/replies.rs"]
+mod replies;
 #[path = "hub/rooms.rs"]
 mod rooms;
 #[path = "hub/security.rs"]

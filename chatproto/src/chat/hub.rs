@@ -11,6 +11,7 @@ use super::io::{ClientId, Input, Link, Output, Receipt};
 use super::limits::Limits;
 use super::rate::{RecentRefusals, TokenBucket};
 use super::relay::Relay;
+use super::reply::error_text;
 use super::store::{PasswordHasher, Store, StoreError};
 use super::throttle::LoginThrottle;
 
@@ -339,7 +340,8 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
 
     /// ERROR to a session.
     pub(super) fn error(&mut self, client: ClientId, why: &str) {
-        self.reply(client, Verb::ERROR, why);
+        // one packet, whatever the request put in it.
+        self.reply(client, Verb::ERROR, error_text(why));
     }
 
     /// Asks for a session to be closed once what was sent on it is flushed; until it has gone, what it

@@ -25,7 +25,8 @@ pub struct Limits {
     pub login_timeout: Duration,
     /// How long a logged-in session may send no data packet.
     pub idle_timeout: Duration,
-    /// Text bytes one reassembled message may hold.
+    /// Text bytes one reassembled message may hold. The default leaves a client's default limit
+    /// room for what the server adds when it sends a message back (a HISTORY_REPLY's prefix).
     pub max_message: usize,
 }
 
@@ -42,7 +43,7 @@ impl Default for Limits {
             login_failures_per_address: 20,
             login_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60 * 60),
-            max_message: crate::fragment::DEFAULT_LIMIT,
+            max_message: super::reply::REPLY_LIMIT,
         }
     }
 }

@@ -6,6 +6,7 @@ use crate::wire::{Dialect, Name, Verb};
 use super::hub::Hub;
 use super::io::{ClientId, Receipt};
 use super::relay::Relay;
+use super::reply::join_within;
 use super::store::{Entry, PasswordHasher, Store, StoreError};
 
 impl<S: Store, H: PasswordHasher> Hub<S, H> {
@@ -77,12 +78,7 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
     /// `a, b` for v4; a line per user with availability, then registered users offline, for v5.
     pub(super) fn who(&mut self, client: ClientId) {
         let text = match self.dialect_of(client) {
-            Dialect::Legacy => self
-                .online
-                .iter()
-                .map(|(n, _)| n.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            Dialect::Legacy => join_within(self.online.iter().map(|(n, _)| n.as_str()), ", "),
             Dialect::V5 => {
                 let mut lines: Vec<String> = self
                     .online
@@ -93,11 +89,12 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
                     })
                     .collect();
                 for account in self.store.accounts().unwrap_or_default() {
-                    if !self.online.iter().any(|(n, _)| n.as_str() == account) {
+                    let online = Name::new(&account).is_ok_and(|n| self.client_of(&n).is_some());
+                    if !online {
                         lines.push(format!("{account}\toffline"));
                     }
                 }
-                lines.join("\n")
+                join_within(lines.iter(), "\n")
             }
         };
         self.reply(client, Verb::WHO, text);

@@ -7,6 +7,7 @@
 //! - `hub`: [`Hub`] itself, its dispatch and the helpers the features share.
 //! - `login`, `messages`, `rooms`, `chats`, `history`: one file per feature, each an `impl Hub`.
 //! - `io`: [`Input`], [`Output`], [`ClientId`], [`Link`], [`Receipt`].
+//! - `reply`: keeping what the server composes within what a client can take in.
 //! - `relay`: one message on its way to many sessions, built once per dialect.
 //! - `store`: the [`Store`] and [`PasswordHasher`] traits, and [`MemoryStore`].
 //! - `names`, `throttle`: name rules and the login throttle.
@@ -26,6 +27,7 @@ mod messages;
 mod names;
 mod rate;
 mod relay;
+mod reply;
 mod rooms;
 mod session_limits;
 mod store;
@@ -36,6 +38,7 @@ pub use hub::{Hub, GENERAL};
 pub use io::{ClientId, Input, Link, Output, Receipt};
 pub use limits::Limits;
 pub use names::refuse_name;
+pub use reply::REPLY_LIMIT;
 pub use store::{
     visible_to, Entry, Kept, MemoryStore, PasswordHasher, PlainTextForTests, Store, StoreError,
 };

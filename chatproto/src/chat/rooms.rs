@@ -7,6 +7,7 @@ use super::hub::{Hub, Room};
 use super::io::ClientId;
 use super::names::refuse_name;
 use super::relay::Relay;
+use super::reply::join_within;
 use super::store::{PasswordHasher, Store, StoreError};
 
 impl<S: Store, H: PasswordHasher> Hub<S, H> {
@@ -109,12 +110,8 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
     }
 
     pub(super) fn room_list(&mut self, client: ClientId) -> Result<(), StoreError> {
-        let text = self
-            .rooms
-            .iter()
-            .map(|r| r.name.as_str())
-            .collect::<Vec<_>>()
-            .join("\n");
+        // cut to what a client can take in.
+        let text = join_within(self.rooms.iter().map(|r| r.name.as_str()), "\n");
         self.reply(client, Verb::ROOM_LIST, text);
         Ok(())
     }
@@ -127,12 +124,7 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
         match self.room_index(&message.to) {
             None => self.error(client, &format!("no room {}", message.to)),
             Some(i) => {
-                let text = self.rooms[i]
-                    .members
-                    .iter()
-                    .map(Name::as_str)
-                    .collect::<Vec<_>>()
-                    .join("\n");
+                let text = join_within(self.rooms[i].members.iter().map(Name::as_str), "\n");
                 let to = self.name_of(client);
                 self.send(
                     client,
