@@ -58,6 +58,16 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
         // every data packet counts as activity, refused or not; keepalives never reach the hub.
         state.last_data = now;
         if state.rate.take(now) {
+            // the session's reassembler bounds a message already; a hub driven by other means
+            // holds to the same bound, so nothing it sends back can outgrow a client's limit.
+            let max = self.limits.max_message;
+            if message.text.len() > max {
+                self.error(
+                    client,
+                    &format!("a message may hold at most {max} bytes; this one was ignored"),
+                );
+                return false;
+            }
             return true;
         }
         // "confirmed but not acted on", and "slow down".

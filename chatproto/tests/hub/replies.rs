@@ -84,3 +84,17 @@ fn the_longest_message_the_server_accepts_fits_in_a_history_reply() {
         .expect("the broadcast in history");
     assert!(reply.3.len() <= DEFAULT_LIMIT, "{} bytes", reply.3.len());
 }
+
+// a message longer than the limit that reached the hub some other way than through a session's
+// reassembler is refused all the same.
+#[test]
+fn the_hub_refuses_a_message_longer_than_its_limit() {
+    let mut t = Harness::new();
+    let limit = t.hub.limits().max_message;
+    let ann = t.login("ann", V5);
+    let bob = t.login("bob", V5);
+    let out = t.send(ann, Verb::BROADCAST, "ann", "ALL", &"y".repeat(limit + 1));
+    assert!(shapes_to(&out, bob).is_empty(), "{out:#?}");
+    let error = reply_to(&out, ann, Verb::ERROR);
+    assert!(error.contains("at most"), "{error}");
+}
