@@ -171,14 +171,39 @@ fn encrypted_messages_are_enciphered_per_fragment_and_reassembled_plain() {
     assert_eq!(out.text, message);
 }
 
+// v5 text cannot hold NUL.
 #[test]
-fn a_message_holding_nul_cannot_be_split() {
-    for dialect in DIALECTS {
-        assert_eq!(
-            Fragments::new(template(dialect), "a\0b").err(),
-            Some(ValidationError::ContainsNul { field: Field::Text })
-        );
-    }
+fn a_v5_message_holding_nul_cannot_be_split() {
+    assert_eq!(
+        Fragments::new(template(Dialect::V5), "a\0b").err(),
+        Some(ValidationError::ContainsNul { field: Field::Text })
+    );
+}
+
+// in v4 interior NULs are text and go as they are; a piece that would end in NUL cannot, since the
+// NUL would read as padding.
+#[test]
+fn a_v4_message_keeps_its_interior_nuls_but_no_piece_may_end_in_one() {
+    let packets: Vec<Packet> = Fragments::new(template(Dialect::Legacy), "a\0b")
+        .unwrap()
+        .collect();
+    assert_eq!(packets.len(), 1);
+    assert_eq!(packets[0].text().as_str(), "a\0b");
+    assert_eq!(
+        Fragments::new(template(Dialect::Legacy), "ab\0").err(),
+        Some(ValidationError::TrailingNul { field: Field::Text })
+    );
+    let split_after_nul = format!("{}\0{}", "x".repeat(255), "y");
+    assert_eq!(
+        Fragments::new(template(Dialect::Legacy), &split_after_nul).err(),
+        Some(ValidationError::TrailingNul { field: Field::Text })
+    );
+    let split_elsewhere = format!("{}\0{}", "x".repeat(200), "y".repeat(100));
+    let pieces: Vec<String> = Fragments::new(template(Dialect::Legacy), &split_elsewhere)
+        .unwrap()
+        .map(|p| p.text().as_str().to_owned())
+        .collect();
+    assert_eq!(pieces.concat(), split_elsewhere);
 }
 
 #[test]

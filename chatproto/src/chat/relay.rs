@@ -19,9 +19,18 @@ impl Relay {
         // Numbers are the sending session's business; the hub's copy carries none.
         message.number = 0;
         message.dialect = Dialect::V5;
+        let legacy = if message.text.contains('\0') {
+            // Text from a v4 client may hold NULs, which v5 cannot carry: v5 recipients
+            // get it without them, v4 recipients as it was sent.
+            let original = legacy_form(&message);
+            message.text.retain(|c| c != '\0');
+            Some(original.map(Arc::new))
+        } else {
+            None
+        };
         Relay {
             v5: Arc::new(message),
-            legacy: None,
+            legacy,
         }
     }
 

@@ -31,10 +31,24 @@ pub struct Fragments<'a> {
 
 impl<'a> Fragments<'a> {
     /// The packets for `message`, built on `template` (whose text and more-fragments flag are ignored).
-    /// A message holding NUL is refused: no dialect can carry it whole.
+    /// In v5 a message holding NUL is refused. In v4 interior NULs are text, but a piece
+    /// may not end in one, because on the wire it would read as padding.
     pub fn new(template: Packet, message: &'a str) -> Result<Fragments<'a>, ValidationError> {
         if message.as_bytes().contains(&0) {
-            return Err(ValidationError::ContainsNul { field: Field::Text });
+            if template.dialect() == Dialect::V5 {
+                return Err(ValidationError::ContainsNul { field: Field::Text });
+            }
+            let mut rest = message;
+            loop {
+                let (piece, after) = rest.split_at(split_point(rest));
+                if piece.as_bytes().last() == Some(&0) {
+                    return Err(ValidationError::TrailingNul { field: Field::Text });
+                }
+                if after.is_empty() {
+                    break;
+                }
+                rest = after;
+            }
         }
         Ok(Fragments {
             template,
@@ -83,8 +97,9 @@ impl Iterator for Fragments<'_> {
         self.done = rest.is_empty();
         let more = !self.done && self.template.dialect() == Dialect::V5;
         let encrypted = self.template.flags().is_encrypted();
-        // The piece fits and holds no NUL (checked in `new`), so these cannot fail.
-        let text = Text::new(piece).ok()?;
+        // The piece fits, and holds no NUL that this dialect cannot carry (checked in `new`), so these
+        // cannot fail.
+        let text = Text::legacy(piece).ok()?;
         let flags = Flags::NONE.with(Flags::MORE_FRAGMENTS, more);
         let mut packet = self.template.with_flags(flags).ok()?.with_text(text).ok()?;
         if encrypted {

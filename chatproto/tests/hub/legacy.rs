@@ -158,3 +158,23 @@ fn a_legacy_packet_is_confirmed_whatever_its_number() {
     assert_eq!(confirms(&out).len(), 1, "{out:#?}");
     assert_eq!(confirms(&out)[0].0, old);
 }
+
+// text from a v4 client may hold NULs; v4 users get it as sent, v5 users without them.
+#[test]
+fn interior_nuls_reach_v4_users_as_sent_and_v5_users_without_them() {
+    let mut t = Harness::new();
+    let old = t.login("old", V4);
+    let other = t.login("other", V4);
+    let ann = t.login("ann", V5);
+    let out = t.send(old, Verb::BROADCAST, "old", "ALL", "a\0b");
+    for client in [old, other] {
+        assert_eq!(
+            shapes_to(&out, client),
+            [shape(Verb::BROADCAST, "old", "ALL", "a\0b")]
+        );
+    }
+    assert_eq!(
+        shapes_to(&out, ann),
+        [shape(Verb::BROADCAST, "old", "ALL", "ab")]
+    );
+}
