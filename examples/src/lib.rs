@@ -1,5 +1,5 @@
-//! The example programs built on chatproto: the `chat-server`, `chat-client` and `chat-load` binaries and the pieces
-//! they are made of.
+//! The example programs built on chatproto: the `chat-server`, `chat-client` and `chat-load` binaries and
+//! the pieces they are made of.
 //!
 //! # Layout
 //!
