@@ -7,7 +7,7 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
@@ -89,6 +89,16 @@ impl Drop for SessionTransport {
         // The task ends by itself once it has flushed; abort only one that can no longer be reached.
         if self.commands.is_closed() {
             self.task.abort();
+            return;
+        }
+        // A peer that neither reads nor confirms would keep a graceful close waiting for ever, and its
+        // connection open: give the flush a while, then end the task, which closes the carrier.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let task = self.task.abort_handle();
+            runtime.spawn(async move {
+                tokio::time::sleep(WRITE_WITHIN).await;
+                task.abort();
+            });
         }
     }
 }
@@ -150,6 +160,24 @@ fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
 
+/// How long one write may wait for the peer to take what was sent. A peer that reads nothing for this long
+/// holds the session's buffers and its place for nothing, so the session ends.
+const WRITE_WITHIN: Duration = Duration::from_secs(10);
+
+/// One write, bounded by [`WRITE_WITHIN`].
+async fn write_within<W: FrameWriter>(
+    writer: &mut W,
+    frames: &[[u8; FRAME_LEN]],
+) -> Result<(), TransportError> {
+    match tokio::time::timeout(WRITE_WITHIN, writer.write(frames)).await {
+        Ok(result) => result,
+        Err(_) => Err(TransportError::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("the peer has read nothing for {WRITE_WITHIN:?}"),
+        ))),
+    }
+}
+
 impl Driver {
     async fn run<R: FrameReader, W: FrameWriter>(
         mut self,
@@ -158,7 +186,7 @@ impl Driver {
         mut commands: mpsc::Receiver<Command>,
     ) {
         let result = self.serve(&mut reader, &mut writer, &mut commands).await;
-        let _ = writer.shutdown().await;
+        let _ = tokio::time::timeout(WRITE_WITHIN, writer.shutdown()).await;
         // Everything received goes to the application before the end is reported.
         drop(commands);
         let confirmations = std::mem::take(&mut self.confirmations);
@@ -205,12 +233,12 @@ impl Driver {
             while let Some(frame) = self.session.poll_transmit(now) {
                 out.push(frame);
                 if out.len() == BATCH {
-                    writer.write(&out).await?;
+                    write_within(writer, &out).await?;
                     out.clear();
                 }
             }
             if !out.is_empty() {
-                writer.write(&out).await?;
+                write_within(writer, &out).await?;
                 out.clear();
             }
             while let Some(event) = self.session.poll_event() {

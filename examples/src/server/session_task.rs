@@ -14,6 +14,8 @@ use super::hub_thread::{ToHub, ToSession, OUTBOX};
 const MAX_RECEIPTS: usize = 4096;
 /// How long a closing session may take to flush.
 const CLOSE_WITHIN: Duration = Duration::from_secs(2);
+/// How long a session may be unable to take a message before its client counts as not reading.
+const SEND_WITHIN: Duration = Duration::from_secs(10);
 
 /// Serves one session until it ends, then tells the hub.
 pub(super) async fn serve<T: Transport>(
@@ -37,20 +39,34 @@ pub(super) async fn serve<T: Transport>(
     loop {
         tokio::select! {
             command = commands.recv() => match command {
-                Some(ToSession::Send(message, receipt)) => match transport.send(Message::clone(&message)).await {
-                    Ok(number) => {
-                        if let (Some(receipt), true) = (receipt, number != 0) {
-                            receipts.insert(number, receipt);
-                            if receipts.len() > MAX_RECEIPTS {
-                                receipts.pop_first();
+                Some(ToSession::Send(message, receipt)) => {
+                    // a client that does not read fills its session's window and then this send
+                    // waits. One that cannot take a message for this long is cut off, so that what is queued
+                    // for it stays bounded and it slows nobody else.
+                    let sent = tokio::time::timeout(SEND_WITHIN, transport.send(Message::clone(&message)));
+                    match sent.await {
+                        Ok(Ok(number)) => {
+                            if let (Some(receipt), true) = (receipt, number != 0) {
+                                receipts.insert(number, receipt);
+                                if receipts.len() > MAX_RECEIPTS {
+                                    receipts.pop_first();
+                                }
                             }
                         }
+                        Ok(Err(error)) => {
+                            tracing::debug!(client = client.0, %error, "send failed");
+                            break;
+                        }
+                        Err(_) => {
+                            tracing::warn!(
+                                client = client.0,
+                                ?peer,
+                                "client has not read for {SEND_WITHIN:?}; disconnecting it"
+                            );
+                            break;
+                        }
                     }
-                    Err(error) => {
-                        tracing::debug!(client = client.0, %error, "send failed");
-                        break;
-                    }
-                },
+                }
                 Some(ToSession::Confirm(number)) => {
                     if transport.confirm(number).await.is_err() {
                         break;
