@@ -135,8 +135,10 @@ async fn a_connection_beyond_max_sessions_is_refused_and_the_others_go_on() {
     let mut ann = Peer::join(&server, Net::Tcp, "ann").await;
     let mut bob = Peer::join(&server, Net::Udp, "bob").await;
     for net in NETS {
-        // A TCP session exists once connected; a UDP one once its first PING arrives, during connect.
+        // It is told at its first packet, once its dialect is known.
         let mut extra = Peer::connect(&server, net, Dialect::V5).await;
+        extra.name = name("extra");
+        extra.send(Verb::LOGIN, "server", "").await;
         let error = extra.expect_verb(Verb::ERROR).await;
         assert!(error.text.starts_with("server full"), "{net:?}: {error:?}");
         assert_eq!(error.from, Name::SERVER);

@@ -223,8 +223,15 @@ impl Harness {
         let outputs = self
             .hub
             .handle(self.now, self.wall_ms, Input::Connected(client, link));
-        if !outputs.is_empty() {
-            // beyond the session limit, one ERROR and Close, and no session.
+        assert!(outputs.is_empty(), "Connected caused {outputs:#?}");
+        if self.sessions.len() >= self.hub.limits().max_sessions {
+            // beyond the session limit, no session: its first packet is answered with one ERROR
+            // `server full` in its own dialect, then Close; its end changes nothing.
+            let mut message = Message::new(Verb::LOGIN, Name::new("eve").unwrap(), Name::SERVER, "");
+            message.dialect = dialect;
+            let outputs = self
+                .hub
+                .handle(self.now, self.wall_ms, Input::Received(client, message));
             match outputs.as_slice() {
                 [Output::Send {
                     to,
@@ -234,10 +241,10 @@ impl Harness {
                     if *to == client
                         && *closed == client
                         && message.verb == Verb::ERROR
+                        && message.dialect == dialect
                         && message.text.starts_with("server full") => {}
-                _ => panic!("Connected caused {outputs:#?}"),
+                _ => panic!("a refused connection's first packet caused {outputs:#?}"),
             }
-            assert!(self.sessions.len() >= self.hub.limits().max_sessions);
             let outputs = self
                 .hub
                 .handle(self.now, self.wall_ms, Input::Disconnected(client));

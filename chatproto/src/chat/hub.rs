@@ -83,6 +83,8 @@ pub struct Hub<S, H> {
     pub(super) address_throttle: AddressThrottle,
     pub(super) limits: Limits,
     pub(super) out: Vec<Output>,
+    /// Connections beyond the session limit, told why at their first packet.
+    pub(super) turned_away: Vec<ClientId>,
     pub(super) now: Instant,
     pub(super) wall_ms: u64,
 }
@@ -120,6 +122,7 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
             address_throttle: AddressThrottle::new(limits.login_failures_per_address),
             limits,
             out: Vec::new(),
+            turned_away: Vec::new(),
             now: Instant::now(),
             wall_ms: 0,
         }
@@ -152,6 +155,7 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
             Input::Disconnected(client) => {
                 self.leave(client, false);
                 self.clients.remove(&client);
+                self.turned_away.retain(|&c| c != client);
             }
             Input::Tick => self.tick(),
             Input::Shutdown(reason) => self.shutdown(&reason),
@@ -161,6 +165,7 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
 
     fn received(&mut self, client: ClientId, message: Message) {
         if !self.clients.contains_key(&client) {
+            self.turn_away(client, message.dialect);
             return;
         }
         let first_output = self.out.len();

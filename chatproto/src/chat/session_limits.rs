@@ -11,7 +11,37 @@ use super::io::{ClientId, Link, Output};
 use super::rate::{RecentRefusals, TokenBucket};
 use super::store::{PasswordHasher, Store};
 
+/// Connections beyond the session limit waiting to hear why, at most.
+const TURNED_AWAY_WAITING: usize = 1024;
+
 impl<S: Store, H: PasswordHasher> Hub<S, H> {
+    /// the first packet of a connection beyond the limit is answered `server full`, and it is closed.
+    pub(super) fn turn_away(&mut self, client: ClientId, dialect: crate::wire::Dialect) -> bool {
+        let Some(i) = self.turned_away.iter().position(|&c| c == client) else {
+            return false;
+        };
+        self.turned_away.swap_remove(i);
+        let why = format!(
+            "server full: {} sessions already; try again later",
+            self.limits.max_sessions
+        );
+        let text = super::reply::error_text(&why);
+        let mut message = crate::fragment::Message::new(
+            crate::wire::Verb::ERROR,
+            crate::wire::Name::SERVER,
+            crate::wire::Name::default(),
+            text,
+        );
+        message.dialect = dialect;
+        self.out.push(Output::Send {
+            to: client,
+            message: std::sync::Arc::new(message),
+            receipt: None,
+        });
+        self.out.push(Output::Close(client));
+        true
+    }
+
     /// a new session, unless the server is full.
     pub(super) fn connected_on(&mut self, client: ClientId, link: Link) {
         if self.clients.contains_key(&client) {
@@ -19,12 +49,13 @@ impl<S: Store, H: PasswordHasher> Hub<S, H> {
         }
         if self.clients.len() >= self.limits.max_sessions {
             // Nothing is kept for it: it is told, closed, and its disconnection finds nothing to undo.
-            let why = format!(
-                "server full: {} sessions already; try again later",
-                self.limits.max_sessions
-            );
-            self.error(client, &why);
-            self.out.push(Output::Close(client));
+            // Its dialect is known only once it speaks, so the ERROR waits for its first packet;
+            // a connection that never speaks is closed at once when too many are waiting.
+            if self.turned_away.len() < TURNED_AWAY_WAITING {
+                self.turned_away.push(client);
+            } else {
+                self.out.push(Output::Close(client));
+            }
             return;
         }
         let now = self.now;

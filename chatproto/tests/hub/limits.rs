@@ -39,8 +39,9 @@ fn from_address(ip: &str, port: u16) -> Link {
 
 // --- sessions ---
 
-// a connection beyond the limit gets one ERROR from server starting `server full`, then Close, and
-// is not a session: what it sends is not acted on or confirmed, and its disconnection changes nothing.
+// a connection beyond the limit gets one ERROR from server starting `server full` at its first
+// packet (only then is its dialect known, R-8.17), then Close, and is not a session: what it sends is not
+// acted on or confirmed, and its disconnection changes nothing.
 #[test]
 fn a_connection_beyond_max_sessions_is_told_server_full_and_closed() {
     let mut t = Harness::with_limits(Limits {
@@ -49,18 +50,25 @@ fn a_connection_beyond_max_sessions_is_told_server_full_and_closed() {
     });
     let ann = t.login("ann", V5);
     let waiting = t.connect(V5);
+    for (extra, dialect) in [(ClientId(98), V4), (ClientId(99), V5)] {
+        t.dialects.insert(extra, dialect);
+        let out = t.input(Input::Connected(extra, Link::confidential(None)));
+        assert!(out.is_empty(), "nothing until it speaks: {out:#?}");
+        let out = t.login_as(extra, "eve");
+        let text = assert_closed_after_error(&out, extra);
+        assert!(text.starts_with("server full"), "{text:?}");
+        assert!(
+            sent_to(&out, extra).iter().all(|m| m.dialect == dialect),
+            "in its own dialect: {out:#?}"
+        );
+        assert_eq!(
+            t.hub.connected(),
+            2,
+            "the refused connection is not counted"
+        );
+        assert!(confirms(&out).is_empty());
+    }
     let extra = ClientId(99);
-    t.dialects.insert(extra, V5);
-    let out = t.input(Input::Connected(extra, Link::confidential(None)));
-    let text = assert_closed_after_error(&out, extra);
-    assert!(text.starts_with("server full"), "{text:?}");
-    assert_eq!(
-        t.hub.connected(),
-        2,
-        "the refused connection is not counted"
-    );
-    assert!(confirms(&out).is_empty());
-
     let out = t.login_as(extra, "eve");
     assert!(out.is_empty(), "nothing it sends is acted on: {out:#?}");
     let out = t.disconnect(extra);
