@@ -1,9 +1,12 @@
 //! Sessions under a hostile simulated network (PROTOCOL.md §7): every message arrives exactly once and in
 //! order, whatever the seed. Deterministic: a failure names its seed, and the same seed replays it.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chatproto::session::{Event, Role, Session, SessionConfig, SessionError};
+use chatproto::session::{
+    Confirmations, Event, Role, Session, SessionConfig, SessionError, SharedMessage,
+};
 use chatproto::sim::{FaultConfig, SimPair};
 use chatproto::{Dialect, Message, Name, Verb};
 
@@ -269,4 +272,93 @@ fn deferred_confirmation_waits_for_the_application() {
     });
     assert!(done, "the application's confirmation reached the sender");
     assert_eq!(pair.a.unconfirmed(), 0);
+}
+
+/// Message `i` of a relay: every 97th fragments, every 5th is enciphered.
+fn relayed(i: u32) -> Arc<SharedMessage> {
+    let mut message = Message::new(
+        Verb::BROADCAST,
+        Name::new("ann").unwrap(),
+        Name::ALL,
+        text("ann", i),
+    );
+    message.encrypted = i % 5 == 0;
+    Arc::new(SharedMessage::new(message))
+}
+
+#[test]
+fn one_shared_message_reaches_every_session_through_its_own_hostile_network() {
+    // Encoded once, numbered by each session, and still delivered exactly once and in order
+    // however each network treats it (R-7.2 … ).
+    let start = Instant::now();
+    let count = 300;
+    let messages: Vec<Arc<SharedMessage>> = (0..count).map(relayed).collect();
+    for seed in 40..44 {
+        let server = Session::new(
+            Role::Server,
+            Some(Dialect::V5),
+            SessionConfig::default(),
+            start,
+        );
+        let client = Session::new(Role::Client, None, SessionConfig::default(), start);
+        let network = FaultConfig::hostile(Duration::from_millis(3));
+        let mut pair = SimPair::new(server, client, network, seed, start);
+        let mut inbox = Inbox {
+            who: "ann",
+            next: 0,
+        };
+        let mut sent = 0;
+        let mut reported = Vec::new();
+        while inbox.next < count {
+            while sent < count
+                && pair
+                    .a
+                    .send_shared(&messages[sent as usize], Confirmations::Ignore)
+                    .is_ok()
+            {
+                sent += 1;
+            }
+            let (server_events, client_events) = pair.step().expect("the simulation stalled");
+            reported.extend(server_events);
+            inbox.take(&client_events, seed);
+            assert!(
+                pair.now() < start + Duration::from_secs(3600),
+                "seed {seed}: not done after an hour of simulated time"
+            );
+        }
+        // Everything sent is confirmed in the end (keepalive PINGs come and go meanwhile).
+        let deadline = pair.now() + Duration::from_secs(60);
+        while pair.a.unconfirmed() > 0 && pair.now() < deadline {
+            let (server_events, _) = pair.step().expect("the simulation stalled");
+            reported.extend(server_events);
+        }
+        assert_eq!(pair.a.unconfirmed(), 0, "seed {seed}: all confirmed");
+        // Confirmations::Ignore: the sender was told of none of them.
+        assert!(
+            !reported
+                .iter()
+                .any(|e| matches!(e, Event::Confirmed { .. })),
+            "seed {seed}: confirmations reported"
+        );
+    }
+}
+
+#[test]
+fn a_shared_message_puts_the_same_frames_on_the_wire_as_an_owned_one() {
+    let now = Instant::now();
+    for dialect in [Dialect::V5, Dialect::Legacy] {
+        let mut owned = Session::new(Role::Server, Some(dialect), SessionConfig::default(), now);
+        let mut shared = Session::new(Role::Server, Some(dialect), SessionConfig::default(), now);
+        for i in [0, 97, 5, 1] {
+            let message = relayed(i);
+            let a = owned.send(message.message()).unwrap();
+            let b = shared.send_shared(&message, Confirmations::Report).unwrap();
+            assert_eq!(a, b, "{dialect:?}: numbers");
+            let frames =
+                |s: &mut Session| std::iter::from_fn(|| s.poll_transmit(now)).collect::<Vec<_>>();
+            let (a, b) = (frames(&mut owned), frames(&mut shared));
+            assert!(!a.is_empty());
+            assert_eq!(a, b, "{dialect:?}: message {i}");
+        }
+    }
 }

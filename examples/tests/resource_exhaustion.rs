@@ -539,7 +539,6 @@ async fn the_room_list_still_arrives_after_hostile_users_create_thousands_of_roo
 const BIG_SENDERS: usize = 8;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "R-9.7: the outbox is bounded in messages, not yet in bytes"]
 async fn messages_of_64_kib_to_a_client_that_never_reads_do_not_pile_up() {
     // what is queued for one session is bounded, and a session whose queue is full is closed. The
     // bound must hold in bytes, not only in messages: each of these is as long as allows.

@@ -8,10 +8,13 @@ use crate::wire::{DecodeError, Dialect, Header, Name, Packet, PacketView, Text, 
 use crate::FRAME_LEN;
 
 use super::config::SessionConfig;
-use super::event::{Event, ProtocolError, SendError, SessionError};
+use super::event::{Confirmations, Event, ProtocolError, SendError, SessionError};
+use super::idle::release;
 use super::receive::{Arrival, ReceiveBuffer};
+use super::renumber::numbered;
 use super::rtt::RetransmitTimer;
 use super::send::{ConfirmOutcome, SendBuffer};
+use super::shared::SharedMessage;
 
 /// Which end of the conversation a session is. It matters only in v4, where the server confirms every
 /// packet and clients confirm nothing.
@@ -72,7 +75,9 @@ pub struct Session {
     /// CONFIRM, RESEND and, in v4, data frames, in the order they go out.
     control: VecDeque<[u8; FRAME_LEN]>,
     /// v4: the last data frame sent, for RESEND.
-    legacy_last: Option<[u8; FRAME_LEN]>,
+    /// Boxed: v5 sessions, most of them, never use it, and inline it would make every session a third
+    /// of a kilobyte larger.
+    legacy_last: Option<Box<[u8; FRAME_LEN]>>,
     events: VecDeque<Event>,
     last_heard: Instant,
     last_ping: Instant,
@@ -90,6 +95,8 @@ pub struct Session {
     awaiting_legacy: VecDeque<Packet>,
     /// The wall clock in ms since the Unix epoch, as last told; v5 CONFIRMs carry it.
     wall_clock: Option<u64>,
+    /// The last v5 CONFIRM built, to renumber for the next; boxed, since only a receiving session needs it.
+    confirm_template: Option<Box<ConfirmTemplate>>,
     closing: bool,
     closed: bool,
 }
@@ -121,6 +128,7 @@ impl Session {
             awaiting_app: BTreeMap::new(),
             awaiting_legacy: VecDeque::new(),
             wall_clock: None,
+            confirm_template: None,
             closing: false,
             closed: false,
         }
@@ -178,11 +186,54 @@ impl Session {
                 for packet in fragments {
                     // old peers always send 1.
                     let frame = packet.with_number(1).encode();
-                    self.legacy_last = Some(frame);
+                    self.remember_legacy(&frame);
                     self.control.push_back(frame);
                 }
                 Ok(0)
             }
+        }
+    }
+
+    /// Queues a message shared with other sessions, as [`Session::send`] does, from the frames it was
+    /// encoded into once: the session keeps a reference to them and writes in its numbers as they go out.
+    /// With [`Confirmations::Ignore`], no [`Event::Confirmed`] is reported for its packets, for a relay
+    /// that keeps no receipt: a busy server saves handling one per message. Allocates nothing once the
+    /// session's buffers have grown.
+    pub fn send_shared(
+        &mut self,
+        message: &SharedMessage,
+        confirmations: Confirmations,
+    ) -> Result<u32, SendError> {
+        let report = confirmations == Confirmations::Report;
+        if self.closing || self.closed {
+            return Err(SendError::Closed);
+        }
+        let dialect = self.dialect.unwrap_or_default();
+        let frames = message.shared_frames(dialect)?;
+        match dialect {
+            Dialect::V5 => {
+                let needed = frames.len();
+                let room = self.send.room();
+                if needed > room {
+                    return Err(SendError::BufferFull { needed, room });
+                }
+                Ok((0..needed).fold(0, |_, index| self.send.push_shared(frames, index, report)))
+            }
+            Dialect::Legacy => {
+                for frame in frames.iter() {
+                    self.remember_legacy(frame);
+                    self.control.push_back(*frame);
+                }
+                Ok(0)
+            }
+        }
+    }
+
+    /// v4: keeps `frame` as the last data frame sent, for RESEND, in the same box each time.
+    fn remember_legacy(&mut self, frame: &[u8; FRAME_LEN]) {
+        match &mut self.legacy_last {
+            Some(last) => **last = *frame,
+            None => self.legacy_last = Some(Box::new(*frame)),
         }
     }
 
@@ -273,12 +324,24 @@ impl Session {
         }
         self.last_heard = now;
         match PacketView::decode(frame) {
-            Ok(view) => self.handle_packet(now, view.to_packet()),
+            // A CONFIRM needs its number only: no copy of the packet (one comes back for every packet
+            // sent, so this is the commonest frame a busy sender reads).
+            Ok(view)
+                if view.verb() == Verb::CONFIRM
+                    && view.dialect() == Dialect::V5
+                    && self.dialect == Some(Dialect::V5) =>
+            {
+                self.on_confirm(now, view.number());
+            }
+            Ok(view) => {
+                let packet = view.to_packet();
+                self.handle_packet(now, &packet);
+            }
             Err(error) => self.refuse_frame(error),
         }
     }
 
-    fn handle_packet(&mut self, now: Instant, packet: Packet) {
+    fn handle_packet(&mut self, now: Instant, packet: &Packet) {
         // the first good frame fixes a server's dialect; after that frames must match.
         let dialect = *self.dialect.get_or_insert(packet.dialect());
         if packet.dialect() != dialect {
@@ -286,7 +349,7 @@ impl Session {
                 session: dialect,
                 got: packet.dialect(),
             };
-            self.answer_error(&packet, &error);
+            self.answer_error(packet, &error);
             self.events.push_back(Event::Refused(error));
             return;
         }
@@ -296,35 +359,19 @@ impl Session {
         }
     }
 
-    fn handle_v5(&mut self, now: Instant, packet: Packet) {
+    fn handle_v5(&mut self, now: Instant, packet: &Packet) {
         match packet.verb() {
-            Verb::CONFIRM => {
-                if let ConfirmOutcome::New { rtt } = self.send.on_confirm(packet.number(), now) {
-                    if let Some(rtt) = rtt {
-                        self.timer.on_sample(rtt);
-                    }
-                    // Keepalives are the session's own business; the application hears of nothing.
-                    if let Some(at) = self.keepalives.iter().position(|&n| n == packet.number()) {
-                        self.keepalives.remove(at);
-                    } else {
-                        self.events.push_back(Event::Confirmed {
-                            number: packet.number(),
-                        });
-                    }
-                    self.finish_if_drained();
-                }
-            }
+            Verb::CONFIRM => self.on_confirm(now, packet.number()),
             Verb::RESEND => {
                 self.send.on_resend(packet.number());
             }
             // numbering starts at 1.
             _ if packet.number() == 0 => {
-                self.answer_error(&packet, &ProtocolError::ZeroNumber);
+                self.answer_error(packet, &ProtocolError::ZeroNumber);
                 self.events
                     .push_back(Event::Refused(ProtocolError::ZeroNumber));
             }
             _ => {
-                let reply_to = packet;
                 let number = packet.number();
                 // with deferred confirmation, a message's last packet is confirmed only once the
                 // application says it is handled; a duplicate of it meanwhile is not confirmed either.
@@ -343,35 +390,58 @@ impl Session {
                         None => true,
                     };
                     if higher {
-                        self.dropped = Some((number, *reply_to.to(), *reply_to.from()));
+                        self.dropped = Some((number, *packet.to(), *packet.from()));
                     }
                     return;
                 }
-                match self.receive.on_data(packet) {
-                    Arrival::Accepted if defer => {
+                let arrival = self.receive.on_data(packet);
+                match arrival {
+                    Arrival::InOrder | Arrival::Accepted if defer => {
                         self.awaiting_app
-                            .insert(number, (*reply_to.to(), *reply_to.from()));
+                            .insert(number, (*packet.to(), *packet.from()));
                     }
                     Arrival::Duplicate if self.awaiting_app.contains_key(&number) => {}
                     // a new packet and a duplicate are both confirmed; one beyond the window is not.
-                    Arrival::Accepted | Arrival::Duplicate => self.confirm_packet(&reply_to),
+                    Arrival::InOrder | Arrival::Accepted | Arrival::Duplicate => {
+                        self.confirm_packet(packet)
+                    }
                     Arrival::BeyondWindow => {}
                 }
-                while let Some(packet) = self.receive.pop_ready() {
+                // in order, each once.
+                if arrival == Arrival::InOrder {
                     self.deliver(packet);
+                    while let Some(packet) = self.receive.pop_ready() {
+                        self.deliver(&packet);
+                    }
                 }
             }
         }
     }
 
-    fn handle_legacy(&mut self, packet: Packet) {
+    /// CONFIRM(`number`) in a v5 session.
+    fn on_confirm(&mut self, now: Instant, number: u32) {
+        if let ConfirmOutcome::New { rtt, report } = self.send.on_confirm(number, now) {
+            if let Some(rtt) = rtt {
+                self.timer.on_sample(rtt);
+            }
+            // Keepalives are the session's own business; the application hears of nothing.
+            if let Some(at) = self.keepalives.iter().position(|&n| n == number) {
+                self.keepalives.remove(at);
+            } else if report {
+                self.events.push_back(Event::Confirmed { number });
+            }
+            self.finish_if_drained();
+        }
+    }
+
+    fn handle_legacy(&mut self, packet: &Packet) {
         match packet.verb() {
             Verb::CONFIRM => self.events.push_back(Event::Confirmed {
                 number: packet.number(),
             }),
             Verb::RESEND => {
                 // "send your last packet again".
-                if let Some(frame) = self.legacy_last {
+                if let Some(frame) = self.legacy_last.as_deref().copied() {
                     self.push_control(frame);
                 }
             }
@@ -379,9 +449,9 @@ impl Session {
                 if self.role == Role::Server {
                     // A PING never reaches the application, so nothing would confirm it later.
                     if self.config.defer_confirm && packet.verb() != Verb::PING {
-                        self.awaiting_legacy.push_back(packet);
+                        self.awaiting_legacy.push_back(*packet);
                     } else {
-                        self.confirm_packet(&packet);
+                        self.confirm_packet(packet);
                     }
                 }
                 self.deliver(packet);
@@ -389,11 +459,11 @@ impl Session {
         }
     }
 
-    fn deliver(&mut self, packet: Packet) {
+    fn deliver(&mut self, packet: &Packet) {
         if packet.verb() == Verb::PING {
             return;
         }
-        match self.reassembler.push(&packet) {
+        match self.reassembler.push(packet) {
             Ok(Some(message)) => self.events.push_back(Event::Message(message)),
             Ok(None) => {}
             Err(error) => {
@@ -401,7 +471,7 @@ impl Session {
                 self.confirm(packet.number());
                 // the partial message is gone; say so once.
                 let error = ProtocolError::from(error);
-                self.answer_error(&packet, &error);
+                self.answer_error(packet, &error);
                 self.events.push_back(Event::Refused(error));
             }
         }
@@ -451,6 +521,12 @@ impl Session {
     }
     /// Queues CONFIRM(`number`) from `us` to `peer`; a v5 CONFIRM carries the time.
     fn queue_confirm(&mut self, dialect: Dialect, number: u32, us: Name, peer: Name) {
+        if dialect == Dialect::V5 {
+            if let Some(frame) = self.confirm_from_template(number, us, peer) {
+                self.push_control(frame);
+                return;
+            }
+        }
         let mut digits = [0; 20];
         let text = match self.wall_clock {
             Some(ms) if dialect == Dialect::V5 => {
@@ -459,8 +535,27 @@ impl Session {
             _ => Text::EMPTY,
         };
         if let Ok(confirm) = Packet::new(dialect, Verb::CONFIRM, us, peer, text) {
-            self.push_control(confirm.with_number(number).encode());
+            let frame = confirm.with_number(number).encode();
+            if dialect == Dialect::V5 {
+                self.confirm_template = Some(Box::new(ConfirmTemplate {
+                    us,
+                    peer,
+                    wall_clock: self.wall_clock,
+                    frame,
+                }));
+            }
+            self.push_control(frame);
         }
+    }
+
+    /// A v5 CONFIRM renumbered from the last one built, if that was between the same names at the same
+    /// time: a burst of confirmations differs only in the numbers, and renumbering costs a few table
+    /// look-ups where encoding costs a CRC over the frame.
+    fn confirm_from_template(&self, number: u32, us: Name, peer: Name) -> Option<[u8; FRAME_LEN]> {
+        let template = self.confirm_template.as_deref()?;
+        let same =
+            template.us == us && template.peer == peer && template.wall_clock == self.wall_clock;
+        same.then(|| numbered(&template.frame, number))
     }
 
     /// CONFIRM answering `packet`, names swapped.
@@ -483,17 +578,25 @@ impl Session {
     /// The next frame to send, if any. Call until it returns `None`, and send the frames in order; a
     /// stream transport should write them in one batch.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<[u8; FRAME_LEN]> {
+        let mut frame = [0; FRAME_LEN];
+        self.poll_transmit_into(now, &mut frame).then_some(frame)
+    }
+
+    /// [`Session::poll_transmit`], writing the frame straight into `frame` (a slot of the caller's write
+    /// buffer, say) rather than returning it: one copy fewer per frame. Returns whether there was one.
+    pub fn poll_transmit_into(&mut self, now: Instant, frame: &mut [u8; FRAME_LEN]) -> bool {
         if self.closed {
-            return None;
+            return false;
         }
-        if let Some(frame) = self.control.pop_front() {
-            return Some(frame);
+        if let Some(control) = self.control.pop_front() {
+            *frame = control;
+            return true;
         }
-        let frame = self.send.poll_transmit(now);
-        if frame.is_none() {
+        let sent = self.send.poll_transmit_into(now, frame);
+        if !sent {
             self.finish_if_drained();
         }
-        frame
+        sent
     }
 
     /// When [`Session::handle_timeout`] must next be called, if ever.
@@ -559,6 +662,19 @@ impl Session {
         }
     }
 
+    /// Frees the memory of the queues a burst grew, as far as they are empty. A session keeps its queues'
+    /// room from burst to burst, so that a busy one does not reallocate with each; its owner calls this
+    /// once it has been quiet a while, so that thousands of idle sessions do not each keep the size of
+    /// their busiest moment.
+    pub fn release_memory(&mut self) {
+        self.confirm_template = None;
+        release(&mut self.control);
+        release(&mut self.events);
+        release(&mut self.keepalives);
+        release(&mut self.awaiting_legacy);
+        self.send.release_memory();
+    }
+
     /// The probe timeout for a blocked window (RFC 8985's PTO): twice the smoothed round trip, at least
     /// `MIN_PTO`, at most the RTO. `None` until a round trip has been measured.
     fn probe_timeout(&self) -> Option<Duration> {
@@ -570,6 +686,16 @@ impl Session {
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
+}
+
+/// A v5 CONFIRM and what it was built from.
+#[derive(Debug)]
+struct ConfirmTemplate {
+    us: Name,
+    peer: Name,
+    wall_clock: Option<u64>,
+    /// Its frame, with some packet number and the CRC-32 to match.
+    frame: [u8; FRAME_LEN],
 }
 
 /// The header's names, swapped for the answer; a name that is not valid becomes empty.

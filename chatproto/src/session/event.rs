@@ -23,6 +23,17 @@ pub enum Event {
     Closed(SessionError),
 }
 
+/// Whether the application hears, with [`Event::Confirmed`], that the peer has a message it sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Confirmations {
+    /// Report each of its packets when the peer confirms it.
+    #[default]
+    Report,
+    /// Report nothing: the session still retransmits until the peer confirms, but the
+    /// application keeps no receipt and need not hear of it.
+    Ignore,
+}
+
 /// A frame or message from the peer that breaks PROTOCOL.md.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ProtocolError {

@@ -12,17 +12,24 @@
 //! - `send`: numbering, the send window and retransmission.
 //! - `receive`: duplicate suppression and in-order delivery.
 //! - `rtt`: the RFC 6298 retransmission timer.
+//! - `renumber`: a new packet number in an encoded frame, its CRC-32 updated rather than recomputed.
+//! - [`SharedMessage`]: a message relayed to many sessions, encoded once per dialect.
 //! - [`SessionConfig`]: limits and timers.
-//! - [`Event`] and the errors [`ProtocolError`], [`SessionError`], [`SendError`].
+//! - [`Event`], [`Confirmations`] and the errors [`ProtocolError`], [`SessionError`], [`SendError`].
 
 mod config;
 mod connection;
 mod event;
+mod idle;
 mod receive;
+mod renumber;
 mod rtt;
 mod send;
+mod shared;
 
 pub use config::SessionConfig;
 pub use connection::{Role, Session};
-pub use event::{Event, ProtocolError, SendError, SessionError};
+pub use event::{Confirmations, Event, ProtocolError, SendError, SessionError};
+pub(crate) use idle::{release as release_idle, KEEP as IDLE_KEEP};
 pub use rtt::RetransmitTimer;
+pub use shared::SharedMessage;

@@ -7,7 +7,10 @@ use crate::wire::Packet;
 /// What became of a received data packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Arrival {
-    /// New: held for delivery. Confirm it.
+    /// New, and the next in order: deliver it now, then whatever [`ReceiveBuffer::pop_ready`] gives.
+    /// Confirm it. Not held: the common case costs no copy.
+    InOrder,
+    /// New, ahead of a gap: held until the gap fills. Confirm it.
     Accepted,
     /// Seen before: dropped. Confirm it again, since the sender evidently missed the confirmation.
     Duplicate,
@@ -20,10 +23,8 @@ pub enum Arrival {
 pub struct ReceiveBuffer {
     next_expected: u32,
     window: u32,
-    /// Packets that arrived ahead of a gap, at most `window` of them.
+    /// Packets that arrived ahead of a gap, fewer than `window` of them.
     ahead: BTreeMap<u32, Packet>,
-    /// The packet at `next_expected`, when it has arrived and not yet been taken.
-    ready: Option<Packet>,
 }
 
 impl ReceiveBuffer {
@@ -32,17 +33,16 @@ impl ReceiveBuffer {
             next_expected: 1,
             window: window.max(1),
             ahead: BTreeMap::new(),
-            ready: None,
         }
     }
 
     /// Packets held.
     pub fn held(&self) -> usize {
-        self.ahead.len() + usize::from(self.ready.is_some())
+        self.ahead.len()
     }
 
     /// Files one data packet by its number.
-    pub fn on_data(&mut self, packet: Packet) -> Arrival {
+    pub fn on_data(&mut self, packet: &Packet) -> Arrival {
         let number = packet.number();
         let offset = number.wrapping_sub(self.next_expected);
         // Numbers below the next expected one wrap to huge offsets: they are duplicates.
@@ -53,16 +53,13 @@ impl ReceiveBuffer {
             return Arrival::BeyondWindow;
         }
         if offset == 0 {
-            if self.ready.is_some() {
-                return Arrival::Duplicate;
-            }
-            self.ready = Some(packet);
-            return Arrival::Accepted;
+            self.next_expected = self.next_expected.wrapping_add(1);
+            return Arrival::InOrder;
         }
         if self.ahead.contains_key(&number) {
             return Arrival::Duplicate;
         }
-        self.ahead.insert(number, packet);
+        self.ahead.insert(number, *packet);
         Arrival::Accepted
     }
 
@@ -74,16 +71,13 @@ impl ReceiveBuffer {
     /// Whether `number` has been accepted already (delivered, or held).
     pub fn has_seen(&self, number: u32) -> bool {
         let offset = number.wrapping_sub(self.next_expected);
-        offset >= u32::MAX / 2
-            || (offset == 0 && self.ready.is_some())
-            || self.ahead.contains_key(&number)
+        offset >= u32::MAX / 2 || self.ahead.contains_key(&number)
     }
 
-    /// The next packet in order, if it has arrived.
+    /// The next held packet in order, if it has arrived.
     pub fn pop_ready(&mut self) -> Option<Packet> {
-        let packet = self.ready.take()?;
+        let packet = self.ahead.remove(&self.next_expected)?;
         self.next_expected = self.next_expected.wrapping_add(1);
-        self.ready = self.ahead.remove(&self.next_expected);
         Some(packet)
     }
 }

@@ -53,6 +53,16 @@ impl FrameBatch {
         self.bytes.clear();
         self.lengths.clear();
     }
+
+    /// Empties the batch and gives back its memory beyond room for `frames` frames, so that an idle
+    /// session does not keep the size of its largest burst.
+    pub fn clear_and_shrink(&mut self, frames: usize) {
+        self.clear();
+        if self.bytes.capacity() > frames * FRAME_LEN {
+            self.bytes = BytesMut::new();
+        }
+        self.lengths.shrink_to(frames);
+    }
 }
 
 /// The receiving half of a carrier.
@@ -61,6 +71,11 @@ pub trait FrameReader: Send {
     /// Waits for at least one frame and appends what has arrived to `batch`. `Ok(false)` means the peer
     /// closed cleanly. Must be cancel-safe: dropping the future loses nothing.
     async fn read(&mut self, batch: &mut FrameBatch) -> Result<bool, TransportError>;
+
+    /// Frees buffers the reader keeps between reads, if it holds nothing: the session has been idle for a
+    /// while (its keepalive interval). A reader sized for bursts would otherwise keep their size in every
+    /// idle connection. The default does nothing.
+    fn release_idle_memory(&mut self) {}
 }
 
 /// The sending half of a carrier.
@@ -69,6 +84,10 @@ pub trait FrameWriter: Send {
     /// Sends `frames` in order, with as few system calls as the carrier allows: one write for a byte
     /// stream, one datagram each (or one `sendmmsg`) for datagrams.
     async fn write(&mut self, frames: &[[u8; FRAME_LEN]]) -> Result<(), TransportError>;
+
+    /// Frees buffers the writer keeps between writes: the session has been idle for a while (its
+    /// keepalive interval). The default does nothing.
+    fn release_idle_memory(&mut self) {}
 
     /// Flushes and shuts the sending direction, where that means something.
     async fn shutdown(&mut self) -> Result<(), TransportError> {

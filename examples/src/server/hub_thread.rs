@@ -1,13 +1,14 @@
 //! The thread that owns the chat hub: it takes inputs from every session and routes the hub's outputs.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use std::sync::Arc;
-
 use chatproto::chat::{ClientId, Hub, Input, Link, Output, PasswordHasher, Receipt, Store};
+use chatproto::session::SharedMessage;
 use chatproto::Message;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// What a session tells the hub thread.
 #[derive(Debug)]
@@ -16,7 +17,7 @@ pub(super) enum ToHub {
     Connected {
         client: ClientId,
         link: Link,
-        outbox: mpsc::Sender<ToSession>,
+        outbox: Outbox,
     },
     /// Anything else.
     Input(Input),
@@ -25,14 +26,65 @@ pub(super) enum ToHub {
 /// What the hub thread asks of a session.
 #[derive(Debug)]
 pub(super) enum ToSession {
-    Send(Arc<Message>, Option<Receipt>),
+    /// A message, shared with every other session it goes to, so that it is encoded once. The receipt is
+    /// boxed to keep this small: tokio keeps a few blocks of an outbox's slots for reuse, and a slot the
+    /// size of a receipt would cost an idle session kilobytes.
+    Send(Arc<SharedMessage>, Option<Box<Receipt>>),
     Confirm(u32),
     Close,
 }
 
-/// What one session may have queued from the hub; a session that falls this far behind is a slow consumer
-/// and is disconnected rather than allowed to slow everyone else down.
+/// The hub thread's way to one session.
+#[derive(Debug)]
+pub(super) struct Outbox {
+    /// What the hub has for the session, at most [`OUTBOX`] commands.
+    pub(super) commands: mpsc::Sender<ToSession>,
+    /// Text bytes of the messages sent into `commands` that the session has not yet put into its
+    /// session, at most [`OUTBOX_BYTES`]: the session task takes them off once they are in.
+    pub(super) queued: Arc<AtomicUsize>,
+    /// Fired (or dropped) when the session must end at once: it has not kept up. A separate
+    /// channel, because the outbox of such a session is full.
+    pub(super) cut_off: oneshot::Sender<()>,
+}
+
+impl Outbox {
+    /// Queues `command`, unless that would take the session past either bound.
+    fn offer(&self, command: ToSession) -> Result<(), Full> {
+        let bytes = command.text_bytes();
+        if self.queued.load(Ordering::Relaxed) + bytes > OUTBOX_BYTES {
+            return Err(Full);
+        }
+        match self.commands.try_send(command) {
+            Ok(()) => {
+                self.queued.fetch_add(bytes, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => Err(Full),
+            // The session has ended; its disconnection is on its way to the hub.
+            Err(mpsc::error::TrySendError::Closed(_)) => Ok(()),
+        }
+    }
+}
+
+/// An outbox that cannot take more.
+struct Full;
+
+impl ToSession {
+    /// The text bytes it queues, counted against [`OUTBOX_BYTES`].
+    pub(super) fn text_bytes(&self) -> usize {
+        match self {
+            ToSession::Send(message, _) => message.message().text.len(),
+            ToSession::Confirm(_) | ToSession::Close => 0,
+        }
+    }
+}
+
+/// What one session may have queued from the hub, in commands and in text bytes; a session that falls
+/// this far behind is a slow consumer and is disconnected rather than allowed to slow everyone else down
+/// or to make the server hold its backlog. With messages of a frame or less the count binds first;
+/// the byte bound is for long messages (up to 64 KiB each, R-6.3).
 pub(super) const OUTBOX: usize = 4096;
+pub(super) const OUTBOX_BYTES: usize = 1024 * 1024;
 
 /// Inputs queued for the hub at most; sessions wait when it is full.
 pub(super) const INBOX: usize = 4096;
@@ -58,7 +110,8 @@ fn unix_ms() -> u64 {
 }
 
 fn run<S: Store, H: PasswordHasher>(mut hub: Hub<S, H>, mut inbox: mpsc::Receiver<ToHub>) {
-    let mut outboxes: HashMap<ClientId, mpsc::Sender<ToSession>> = HashMap::new();
+    let mut outboxes: HashMap<ClientId, Outbox> = HashMap::new();
+    let mut shared = Shared::default();
     while let Some(message) = inbox.blocking_recv() {
         let input = match message {
             ToHub::Connected {
@@ -81,25 +134,72 @@ fn run<S: Store, H: PasswordHasher>(mut hub: Hub<S, H>, mut inbox: mpsc::Receive
                     to,
                     message,
                     receipt,
-                } => (to, ToSession::Send(message, receipt)),
+                } => (
+                    to,
+                    ToSession::Send(shared.wrap(message), receipt.map(Box::new)),
+                ),
                 Output::Confirm { client, number } => (client, ToSession::Confirm(number)),
                 Output::Close(client) => (client, ToSession::Close),
             };
             let Some(outbox) = outboxes.get(&client) else {
                 continue;
             };
-            if let Err(mpsc::error::TrySendError::Full(_)) = outbox.try_send(command) {
-                // Dropping its outbox ends the session task, which then reports the disconnection.
+            if let Err(Full) = outbox.offer(command) {
+                // its queue is full, so it is closed now, and why is logged. Waiting for room would
+                // hold up every other session.
                 tracing::warn!(
                     client = client.0,
+                    queued_messages = outbox.commands.max_capacity() - outbox.commands.capacity(),
+                    queued_bytes = outbox.queued.load(Ordering::Relaxed),
                     "client is not keeping up; disconnecting it"
                 );
-                outboxes.remove(&client);
+                if let Some(outbox) = outboxes.remove(&client) {
+                    let _ = outbox.cut_off.send(());
+                }
             }
         }
+        // The messages of this step have all been handed out; holding them longer would only keep them
+        // in memory.
+        shared.clear();
         if let Some(client) = gone {
             outboxes.remove(&client);
         }
     }
     tracing::debug!("hub stopped");
+}
+
+/// The shared form of the messages of one hub step. The hub relays a message to many sessions as one
+/// `Arc` per dialect; each gets one [`SharedMessage`] here, so that the message is encoded once per
+/// dialect however many sessions it goes to, and handing it to each session costs a reference count.
+#[derive(Default)]
+struct Shared {
+    /// The most recent few, newest last. A step relays one message in at most two forms (v5 and v4),
+    /// interleaved by recipient, so a handful always finds it.
+    recent: Vec<Arc<SharedMessage>>,
+}
+
+/// Messages remembered by [`Shared`].
+const RECENT: usize = 4;
+
+impl Shared {
+    fn wrap(&mut self, message: Arc<Message>) -> Arc<SharedMessage> {
+        if let Some(found) = self
+            .recent
+            .iter()
+            .rev()
+            .find(|shared| Arc::ptr_eq(shared.message(), &message))
+        {
+            return Arc::clone(found);
+        }
+        let wrapped = Arc::new(SharedMessage::new(message));
+        if self.recent.len() == RECENT {
+            self.recent.remove(0);
+        }
+        self.recent.push(Arc::clone(&wrapped));
+        wrapped
+    }
+
+    fn clear(&mut self) {
+        self.recent.clear();
+    }
 }
