@@ -7,6 +7,7 @@
 //! through the 333 bytes after it, changes the CRC by an amount tabulated here at compile time.
 //! `wire::checksum` takes the checksum field's own contribution out of a CRC the same way.
 
+use crate::wire::byte_change_terms;
 use crate::wire::layout::{CHECKSUM_AT, FRAME_LEN, NUMBER_AT};
 
 /// A copy of the v5 `frame`, whose checksum field holds its CRC-32, numbered `number`, with the checksum
@@ -31,65 +32,9 @@ pub(super) fn renumber(frame: &mut [u8; FRAME_LEN], number: u32) {
     frame[CHECKSUM_AT..CHECKSUM_AT + 4].copy_from_slice(&sum.to_le_bytes());
 }
 
-/// The byte-at-a-time table of the reflected CRC-32 polynomial 0xEDB88320.
-const BYTE_TABLE: [u32; 256] = {
-    let mut table = [0u32; 256];
-    let mut n = 0;
-    while n < 256 {
-        let mut crc = n as u32;
-        let mut bit = 0;
-        while bit < 8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-            bit += 1;
-        }
-        table[n] = crc;
-        n += 1;
-    }
-    table
-};
-
 /// `NUMBER_TERM[i][v]`: how much byte `i` of the number field changing by `v` (xor) changes the frame's
-/// CRC-32. That is the raw CRC register of `v` followed by the rest of the frame as zeros: `BYTE_TABLE[v]`
-/// pushed through those zeros, a linear map built from the images of its 32 basis bits.
-const NUMBER_TERM: [[u32; 256]; 4] = {
-    let mut term = [[0u32; 256]; 4];
-    let mut i = 0;
-    while i < 4 {
-        let zeros = FRAME_LEN - (NUMBER_AT + i + 1);
-        let mut basis = [0u32; 32];
-        let mut b = 0;
-        while b < 32 {
-            let mut crc = 1u32 << b;
-            let mut k = 0;
-            while k < zeros {
-                crc = BYTE_TABLE[(crc & 0xFF) as usize] ^ (crc >> 8);
-                k += 1;
-            }
-            basis[b] = crc;
-            b += 1;
-        }
-        let mut v = 0;
-        while v < 256 {
-            let start = BYTE_TABLE[v];
-            let mut out = 0;
-            let mut b = 0;
-            while b < 32 {
-                if start >> b & 1 == 1 {
-                    out ^= basis[b];
-                }
-                b += 1;
-            }
-            term[i][v] = out;
-            v += 1;
-        }
-        i += 1;
-    }
-    term
-};
+/// CRC-32.
+const NUMBER_TERM: [[u32; 256]; 4] = byte_change_terms(NUMBER_AT);
 
 #[cfg(test)]
 mod tests {

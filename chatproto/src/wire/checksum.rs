@@ -55,14 +55,17 @@ const BYTE_TABLE: [u32; 256] = {
 };
 
 /// `FIELD_TERM[i][v]`: how much byte `i` of the checksum field, holding `v`, changes the CRC of the frame.
-/// That is the raw CRC register (no initial value, no final XOR) of `v` followed by the bytes after it in
-/// the frame, all taken as zero: `BYTE_TABLE[v]` pushed through those zeros, a linear map built here from
-/// the images of its 32 basis bits.
-const FIELD_TERM: [[u32; 256]; 4] = {
+const FIELD_TERM: [[u32; 256]; 4] = byte_change_terms(CHECKSUM_AT);
+
+/// `byte_change_terms(at)[i][v]`: how much xoring `v` into byte `at + i` of a frame changes its CRC-32. That
+/// is the raw CRC register (no initial value, no final XOR) of `v` followed by the rest of the frame as
+/// zeros: `BYTE_TABLE[v]` pushed through those zeros, a linear map built here from the images of its 32
+/// basis bits. The checksum fix-up uses it at the checksum field; renumbering a frame, at the number field.
+pub(crate) const fn byte_change_terms(at: usize) -> [[u32; 256]; 4] {
     let mut term = [[0u32; 256]; 4];
     let mut i = 0;
     while i < 4 {
-        let zeros = FRAME_LEN - (CHECKSUM_AT + i + 1);
+        let zeros = FRAME_LEN - (at + i + 1);
         let mut basis = [0u32; 32];
         let mut b = 0;
         while b < 32 {
@@ -92,7 +95,7 @@ const FIELD_TERM: [[u32; 256]; 4] = {
         i += 1;
     }
     term
-};
+}
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,7 @@ mod packet;
 mod verb;
 mod view;
 
+pub(crate) use checksum::byte_change_terms;
 pub use checksum::{crc32, legacy as legacy_checksum};
 pub use dialect::Dialect;
 pub use error::{DecodeError, Field, Header, ValidationError};
