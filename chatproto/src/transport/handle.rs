@@ -17,7 +17,7 @@ use crate::session::{Confirmations, Session, SharedMessage};
 
 use super::driver::{Burst, Command, Driver, ToApp, CHANNEL, WRITE_WITHIN};
 use super::frames::{FrameReader, FrameWriter};
-use super::{Incoming, Transport, TransportError};
+use super::{Incoming, Relayer, Transport, TransportError};
 
 /// Messages a burst's buffers keep room for between bursts; a larger burst grows them again.
 const KEEP: usize = crate::session::IDLE_KEEP;
@@ -195,6 +195,13 @@ impl Transport for SessionTransport {
             .send(command)
             .await
             .map_err(|_| TransportError::Closed)
+    }
+
+    fn relayer(&self) -> Option<Relayer> {
+        Some(Relayer {
+            commands: self.commands.downgrade(),
+            relay_room: self.relay_room.clone(),
+        })
     }
 
     async fn recv(&mut self) -> Result<Option<Incoming>, TransportError> {

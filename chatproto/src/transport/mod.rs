@@ -16,6 +16,7 @@
 //! - `frames`: [`FrameReader`], [`FrameWriter`] and [`FrameBatch`], what a carrier implements.
 //! - `handle`: [`SessionTransport`], the application's handle to a session run by a task of its own.
 //! - `driver`: that task, which drives the session over a reader and a writer.
+//! - `relayer`: [`Relayer`], which queues relayed messages for that task from any thread.
 //! - `channel`: [`ChannelReader`] and [`ChannelWriter`], frames through tokio channels, and [`link`].
 //! - [`memory`]: an in-memory carrier, for tests and as an example.
 //! - [`faulty`]: a seeded fault-injecting wrapper around any [`FrameWriter`].
@@ -35,10 +36,12 @@ pub mod faulty;
 mod frames;
 mod handle;
 pub mod memory;
+mod relayer;
 
 pub use channel::{link, ChannelReader, ChannelWriter};
 pub use frames::{FrameBatch, FrameReader, FrameWriter};
 pub use handle::SessionTransport;
+pub use relayer::{RelayError, Relayer};
 
 /// What a transport hands the application.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -128,6 +131,13 @@ pub trait Transport: Send {
     ) -> Result<(), TransportError> {
         let mut numbers = Vec::with_capacity(messages.len());
         self.send_batch(messages, &mut numbers).await
+    }
+
+    /// A handle that queues relayed messages for this transport from any thread without waiting, one task
+    /// hop shorter than [`Transport::relay`]; `None` (the default) where the transport has none, and the
+    /// application relays through `relay`. [`SessionTransport`] has one.
+    fn relayer(&self) -> Option<Relayer> {
+        None
     }
 
     /// The next message or confirmation; `Ok(None)` once the peer has closed cleanly.

@@ -6,12 +6,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chatproto::transport::{Incoming, SessionTransport, Transport, TransportError};
+use chatproto::transport::{Incoming, TransportError};
 use chatproto::{Dialect, Message, Name, Verb};
-use chatproto_tcp::TcpOptions;
 use chatproto_udp::UdpOptions;
 use tokio::time::Instant;
 
+use super::connection::Connection;
+use super::direct_tcp::DirectTcp;
 use super::fleet::{ClientHooks, ClientReport, Fleet, Phase, RoundPlan};
 use super::schedule::Schedule;
 use super::stamp::Stamp;
@@ -57,26 +58,25 @@ pub(crate) fn spawn_all(fleet: &mut Fleet, target: &Arc<ChatTarget>) {
 pub(crate) async fn connect_and_login(
     target: &ChatTarget,
     name: Name,
-) -> Result<SessionTransport, String> {
+) -> Result<Connection, String> {
+    let cannot = |e: &dyn std::fmt::Display| format!("cannot connect to {}: {e}", target.addr);
     let mut transport = match target.carrier {
-        Carrier::Tcp => {
-            let options = TcpOptions {
-                dialect: target.dialect,
-                connect_timeout: Duration::from_secs(30),
-                ..TcpOptions::default()
-            };
-            chatproto_tcp::connect(target.addr, options).await
-        }
+        Carrier::Tcp => DirectTcp::connect(target.addr, target.dialect, Duration::from_secs(30))
+            .await
+            .map(|tcp| Connection::Tcp(Box::new(tcp)))
+            .map_err(|e| cannot(&e))?,
         Carrier::Udp => {
             let options = UdpOptions {
                 dialect: target.dialect,
                 connect_timeout: Duration::from_secs(30),
                 ..UdpOptions::default()
             };
-            chatproto_udp::connect(target.addr, options).await
+            chatproto_udp::connect(target.addr, options)
+                .await
+                .map(Connection::Transport)
+                .map_err(|e| cannot(&e))?
         }
-    }
-    .map_err(|e| format!("cannot connect to {}: {e}", target.addr))?;
+    };
     let login = match target.dialect {
         Dialect::Legacy => Message::new(
             Verb::LOGIN,
@@ -118,7 +118,7 @@ struct Sending {
 
 /// The next item from the transport, or never when there is none.
 async fn next_incoming(
-    transport: &mut Option<SessionTransport>,
+    transport: &mut Option<Connection>,
 ) -> Result<Option<Incoming>, TransportError> {
     match transport {
         Some(transport) => transport.recv().await,
@@ -142,7 +142,7 @@ async fn client(index: usize, target: Arc<ChatTarget>, hooks: ClientHooks) {
     } = hooks;
     let live = &shared.live[index];
     let slot = (index < shared.senders).then_some(index as u32);
-    let mut transport: Option<SessionTransport> = None;
+    let mut transport: Option<Connection> = None;
     let mut name = None;
     let mut connections = 0u32;
     let mut receiving = Receiving::new(shared.senders);
@@ -287,7 +287,7 @@ async fn client(index: usize, target: Arc<ChatTarget>, hooks: ClientHooks) {
 /// Logs out with QUIT and drops the connection without waiting for the server to flush what it
 /// still queues for it. Over UDP the server would otherwise keep the session, and keep sending to it, until
 /// it went silent for the dead-peer limit.
-async fn leave(mut transport: SessionTransport, name: Name) {
+async fn leave(mut transport: Connection, name: Name) {
     let quit = Message::new(Verb::QUIT, name, Name::ALL, "");
     let _ = tokio::time::timeout(Duration::from_secs(1), transport.send(quit)).await;
 }

@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chatproto::transport::Transport;
 use chatproto::Name;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;

@@ -27,6 +27,8 @@
 
 mod args;
 mod chat_client;
+mod connection;
+mod direct_tcp;
 mod fleet;
 mod idle;
 mod json;

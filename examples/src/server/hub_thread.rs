@@ -7,6 +7,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use chatproto::chat::{ClientId, Hub, Input, Link, Output, PasswordHasher, Receipt, Store};
 use chatproto::session::SharedMessage;
+use chatproto::transport::{RelayError, Relayer};
 use chatproto::Message;
 use tokio::sync::{mpsc, oneshot};
 
@@ -42,6 +43,11 @@ pub(super) struct Outbox {
     /// Text bytes of the messages sent into `commands` that the session has not yet put into its
     /// session, at most [`OUTBOX_BYTES`]: the session task takes them off once they are in.
     pub(super) queued: Arc<AtomicUsize>,
+    /// Commands sent into `commands` that the session task has not yet passed to its transport.
+    pub(super) via_task: Arc<AtomicUsize>,
+    /// The transport's own queue, for relays while nothing is on its way through `commands`: one task
+    /// woken per delivery instead of two. `None` for a transport without one.
+    pub(super) relayer: Option<Relayer>,
     /// Fired (or dropped) when the session must end at once: it has not kept up. A separate
     /// channel, because the outbox of such a session is full.
     pub(super) cut_off: oneshot::Sender<()>,
@@ -50,18 +56,40 @@ pub(super) struct Outbox {
 impl Outbox {
     /// Queues `command`, unless that would take the session past either bound.
     fn offer(&self, command: ToSession) -> Result<(), Full> {
+        // A relay (a message without a receipt) goes straight to the transport's queue, unless commands
+        // sent through the session task are still on their way: it must not overtake them. While that
+        // queue is full, the message takes the session task's way, which waits for room, and so do those
+        // after it until the task has caught up; only a session whose outbox fills too is cut off.
+        if let (ToSession::Send(message, None), Some(relayer)) = (&command, &self.relayer) {
+            if self.via_task.load(Ordering::Acquire) == 0 {
+                match relayer.try_relay(Arc::clone(message)) {
+                    Ok(()) => return Ok(()),
+                    // The session has ended; its disconnection is on its way to the hub.
+                    Err(RelayError::Closed) => return Ok(()),
+                    Err(RelayError::Full) => {}
+                }
+            }
+        }
         let bytes = command.text_bytes();
         if self.queued.load(Ordering::Relaxed) + bytes > OUTBOX_BYTES {
             return Err(Full);
         }
+        // Counted before it is sent, so that the session task, which takes it off once the command is
+        // with the transport, never sees it go below zero.
+        self.via_task.fetch_add(1, Ordering::AcqRel);
         match self.commands.try_send(command) {
             Ok(()) => {
                 self.queued.fetch_add(bytes, Ordering::Relaxed);
                 Ok(())
             }
-            Err(mpsc::error::TrySendError::Full(_)) => Err(Full),
-            // The session has ended; its disconnection is on its way to the hub.
-            Err(mpsc::error::TrySendError::Closed(_)) => Ok(()),
+            Err(error) => {
+                self.via_task.fetch_sub(1, Ordering::AcqRel);
+                match error {
+                    mpsc::error::TrySendError::Full(_) => Err(Full),
+                    // The session has ended; its disconnection is on its way to the hub.
+                    mpsc::error::TrySendError::Closed(_) => Ok(()),
+                }
+            }
         }
     }
 }
@@ -109,39 +137,90 @@ fn unix_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// Outputs gathered in one step at most: the hub takes every input already queued (up to this many
+/// outputs) before it hands anything out.
+const STEP_OUTPUTS: usize = 16 * 1024;
+
 fn run<S: Store, H: PasswordHasher>(mut hub: Hub<S, H>, mut inbox: mpsc::Receiver<ToHub>) {
-    let mut outboxes: HashMap<ClientId, Outbox> = HashMap::new();
-    let mut shared = Shared::default();
-    while let Some(message) = inbox.blocking_recv() {
+    let mut step = Step {
+        outboxes: HashMap::new(),
+        shared: Shared::default(),
+        outputs: Vec::new(),
+        gone: Vec::new(),
+    };
+    while let Some(first) = inbox.blocking_recv() {
+        // Every input already queued is handled before anything is handed out, so that a burst of
+        // messages reaches each session as one burst: its task is woken once for all of them, and it
+        // writes them at once.
+        let mut inputs = 0;
+        let mut next = Some(first);
+        while let Some(message) = next {
+            step.handle(&mut hub, message);
+            inputs += 1;
+            next = if step.outputs.len() < STEP_OUTPUTS {
+                inbox.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        if inputs > 1 {
+            // Grouped by session; stable, so each session's commands keep their order.
+            step.outputs.sort_by_key(|(client, _)| *client);
+        }
+        step.hand_out();
+    }
+    tracing::debug!("hub stopped");
+}
+
+/// What the hub thread keeps from step to step.
+struct Step {
+    outboxes: HashMap<ClientId, Outbox>,
+    shared: Shared,
+    /// The commands of this step, in the order the hub gave them. Bounded by [`STEP_OUTPUTS`] and what
+    /// one input adds, and kept from step to step.
+    outputs: Vec<(ClientId, ToSession)>,
+    /// Sessions that ended in this step.
+    gone: Vec<ClientId>,
+}
+
+impl Step {
+    /// Gives `message` to the hub and gathers what it answers.
+    fn handle<S: Store, H: PasswordHasher>(&mut self, hub: &mut Hub<S, H>, message: ToHub) {
         let input = match message {
             ToHub::Connected {
                 client,
                 link,
                 outbox,
             } => {
-                outboxes.insert(client, outbox);
+                self.outboxes.insert(client, outbox);
                 Input::Connected(client, link)
             }
             ToHub::Input(input) => input,
         };
-        let gone = match input {
-            Input::Disconnected(client) => Some(client),
-            _ => None,
-        };
+        if let Input::Disconnected(client) = input {
+            self.gone.push(client);
+        }
         for output in hub.handle(Instant::now(), unix_ms(), input) {
-            let (client, command) = match output {
+            let command = match output {
                 Output::Send {
                     to,
                     message,
                     receipt,
                 } => (
                     to,
-                    ToSession::Send(shared.wrap(message), receipt.map(Box::new)),
+                    ToSession::Send(self.shared.wrap(message), receipt.map(Box::new)),
                 ),
                 Output::Confirm { client, number } => (client, ToSession::Confirm(number)),
                 Output::Close(client) => (client, ToSession::Close),
             };
-            let Some(outbox) = outboxes.get(&client) else {
+            self.outputs.push(command);
+        }
+    }
+
+    /// Hands this step's commands to their sessions.
+    fn hand_out(&mut self) {
+        for (client, command) in self.outputs.drain(..) {
+            let Some(outbox) = self.outboxes.get(&client) else {
                 continue;
             };
             if let Err(Full) = outbox.offer(command) {
@@ -153,19 +232,18 @@ fn run<S: Store, H: PasswordHasher>(mut hub: Hub<S, H>, mut inbox: mpsc::Receive
                     queued_bytes = outbox.queued.load(Ordering::Relaxed),
                     "client is not keeping up; disconnecting it"
                 );
-                if let Some(outbox) = outboxes.remove(&client) {
+                if let Some(outbox) = self.outboxes.remove(&client) {
                     let _ = outbox.cut_off.send(());
                 }
             }
         }
         // The messages of this step have all been handed out; holding them longer would only keep them
         // in memory.
-        shared.clear();
-        if let Some(client) = gone {
-            outboxes.remove(&client);
+        self.shared.clear();
+        for client in self.gone.drain(..) {
+            self.outboxes.remove(&client);
         }
     }
-    tracing::debug!("hub stopped");
 }
 
 /// The shared form of the messages of one hub step. The hub relays a message to many sessions as one

@@ -46,9 +46,12 @@ pub(super) async fn serve<T: Transport>(
     let (commands_tx, commands) = mpsc::channel(OUTBOX);
     let (cut_off_tx, mut cut_off) = oneshot::channel();
     let queued = Arc::new(AtomicUsize::new(0));
+    let via_task = Arc::new(AtomicUsize::new(0));
     let outbox = Outbox {
         commands: commands_tx,
         queued: queued.clone(),
+        via_task: via_task.clone(),
+        relayer: transport.relayer(),
         cut_off: cut_off_tx,
     };
     let connected = ToHub::Connected {
@@ -66,6 +69,7 @@ pub(super) async fn serve<T: Transport>(
         hub,
         commands,
         queued,
+        via_task,
         burst_bytes: 0,
         receipts: BTreeMap::new(),
         burst: Vec::new(),
@@ -112,6 +116,9 @@ struct SessionTask<T> {
     commands: mpsc::Receiver<ToSession>,
     /// Text bytes the hub has queued for this session and it has not yet put into its session.
     queued: Arc<AtomicUsize>,
+    /// Commands the hub has sent this task that are not yet with the transport: while there are any,
+    /// the hub relays through this task rather than straight to the transport, keeping their order.
+    via_task: Arc<AtomicUsize>,
     /// Text bytes of the burst being gathered.
     burst_bytes: usize,
     /// Receipts by the packet number of the message they are for.
@@ -130,7 +137,13 @@ impl<T: Transport> SessionTask<T> {
     async fn step(&mut self) -> Step {
         tokio::select! {
             command = self.commands.recv() => match command {
-                Some(command) => self.carry_out(command).await,
+                Some(command) => {
+                    let mut taken = 0;
+                    let step = self.carry_out(command, &mut taken).await;
+                    // With the transport now, in order: the hub may relay past this task again.
+                    self.via_task.fetch_sub(taken, Ordering::AcqRel);
+                    step
+                }
                 None => self.close().await,
             },
             taken = self.transport.recv_many(&mut self.incoming, BURST) => self.receive(taken).await,
@@ -139,14 +152,15 @@ impl<T: Transport> SessionTask<T> {
 
     /// Carries out `first` and every command queued behind it (up to [`BURST`]), the messages among them
     /// as one burst.
-    async fn carry_out(&mut self, first: ToSession) -> Step {
+    /// Counts in `taken` the commands it took.
+    async fn carry_out(&mut self, first: ToSession, taken: &mut usize) -> Step {
         // Room for what is queued, at once, rather than growing message by message.
         let queued = BURST.min(self.commands.len() + 1);
         self.burst.reserve(queued);
         self.burst_receipts.reserve(queued);
         let mut next = Some(first);
-        let mut taken = 0;
         while let Some(command) = next {
+            *taken += 1;
             self.burst_bytes += command.text_bytes();
             match command {
                 ToSession::Send(message, receipt) => {
@@ -167,8 +181,7 @@ impl<T: Transport> SessionTask<T> {
                     return self.close().await;
                 }
             }
-            taken += 1;
-            next = if taken < BURST {
+            next = if *taken < BURST {
                 self.commands.try_recv().ok()
             } else {
                 None
