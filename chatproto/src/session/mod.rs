@@ -28,7 +28,7 @@ mod send;
 mod shared;
 
 pub use config::SessionConfig;
-pub use connection::{Role, Session};
+pub use connection::{Role, Session, MAX_CONFIRM_DELAY};
 pub use event::{Confirmations, Event, ProtocolError, SendError, SessionError};
 pub(crate) use idle::{release as release_idle, KEEP as IDLE_KEEP};
 pub use rtt::RetransmitTimer;

@@ -12,7 +12,9 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use chatproto::session::{Event, Role, SendError, Session, SessionConfig, SessionError};
+use chatproto::session::{
+    Event, Role, SendError, Session, SessionConfig, SessionError, MAX_CONFIRM_DELAY,
+};
 use chatproto::transport::{Incoming, TransportError};
 use chatproto::{Dialect, Message, FRAME_LEN};
 use tokio::net::TcpStream;
@@ -67,12 +69,15 @@ impl DirectTcp {
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connection timed out"))??;
         // Frames are written whole, a burst at a time: Nagle's algorithm would only delay them.
         stream.set_nodelay(true)?;
-        let session = Session::new(
+        let mut session = Session::new(
             Role::Client,
             Some(dialect),
             SessionConfig::stream(),
             Instant::now(),
         );
+        // A load client receives far more than it sends: its CONFIRMs go several to a write, which
+        // saves the server a read for each.
+        session.set_confirm_delay(MAX_CONFIRM_DELAY);
         Ok(DirectTcp {
             stream,
             session,
