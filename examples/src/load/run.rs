@@ -36,6 +36,8 @@ pub fn run(args: LoadArgs) -> ExitCode {
     });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
+        // Named, so that a profile of the machine tells the generator's threads from the server's.
+        .thread_name("chat-load")
         .enable_all()
         .build()
     {
