@@ -7,7 +7,6 @@ use std::time::Duration;
 use chatproto::session::{Event, Role, Session, SessionConfig};
 use chatproto::transport::{ChannelReader, SessionTransport, TransportError};
 use chatproto::{Dialect, FRAME_LEN};
-use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -25,7 +24,17 @@ pub struct UdpOptions {
     pub connect_timeout: Duration,
     /// How often a client probes while nobody answers (the original tried every 0.2 s).
     pub retry_interval: Duration,
+    /// Bytes of kernel receive and send buffer asked for each socket [`connect`] or
+    /// [`UdpChatListener::bind`](crate::UdpChatListener::bind) opens (see [`bind`](crate::bind)); 0 keeps
+    /// the system's default.
+    pub socket_buffer: usize,
 }
+
+/// The default [`UdpOptions::socket_buffer`]: room for a full send window's datagrams (256 by default,
+/// ) several times over, on the server's socket shared by its peers as on a client's. The kernel
+/// charges over a kilobyte of buffer for each 337-byte datagram, so Linux's default of 208 KiB holds fewer
+/// than 200, and a window's burst overflowed it: the kernel dropped datagrams even on a lossless loopback.
+pub const DEFAULT_SOCKET_BUFFER: usize = 2 << 20;
 
 impl Default for UdpOptions {
     fn default() -> UdpOptions {
@@ -34,6 +43,7 @@ impl Default for UdpOptions {
             dialect: Dialect::V5,
             connect_timeout: Duration::from_secs(15),
             retry_interval: Duration::from_millis(200),
+            socket_buffer: DEFAULT_SOCKET_BUFFER,
         }
     }
 }
@@ -59,7 +69,7 @@ pub async fn connect_with_progress(
     } else {
         (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
     };
-    let socket = Arc::new(UdpSocket::bind(local).await?);
+    let socket = Arc::new(crate::bind(local, options.socket_buffer)?);
     connect_on(socket, addr, options, progress).await
 }
 

@@ -21,6 +21,7 @@
 //!
 //! # Layout
 //!
+//! - `bind`: [`bind`], a UDP socket with kernel buffers sized for a session's window.
 //! - `socket`: [`DatagramSocket`], the socket operations used, so a simulated network can stand in.
 //! - `peer`: [`PeerWriter`], one peer's frames over a shared socket.
 //! - `client`: [`connect`], with retries, progress and a time limit.
@@ -29,13 +30,15 @@
 
 #![warn(missing_docs)]
 
+mod bind;
 mod client;
 mod faulty;
 mod listener;
 mod peer;
 mod socket;
 
-pub use client::{connect, connect_on, connect_with_progress, UdpOptions};
+pub use bind::bind;
+pub use client::{connect, connect_on, connect_with_progress, UdpOptions, DEFAULT_SOCKET_BUFFER};
 pub use faulty::FaultySocket;
 pub use listener::UdpChatListener;
 pub use peer::PeerWriter;

@@ -8,7 +8,6 @@ use async_trait::async_trait;
 use chatproto::session::{Role, Session};
 use chatproto::transport::{ChannelReader, Listener, SessionTransport, TransportError};
 use chatproto::{PacketView, FRAME_LEN};
-use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -36,7 +35,7 @@ impl UdpChatListener {
         addr: SocketAddr,
         options: UdpOptions,
     ) -> Result<UdpChatListener, TransportError> {
-        let socket = UdpSocket::bind(addr).await?;
+        let socket = crate::bind(addr, options.socket_buffer)?;
         UdpChatListener::on(Arc::new(socket), options)
     }
 

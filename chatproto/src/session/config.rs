@@ -34,10 +34,20 @@ pub struct SessionConfig {
     pub defer_confirm: bool,
 }
 
+/// A datagram session's send window. A lost packet holds the window at its number for about two
+/// round trips: one until later confirmations show it missing, one for its retransmission to be
+/// confirmed. A sender that keeps its window full, as a busy one on a LAN does even without loss, sends a
+/// window per round trip, so with 128 each loss stopped it for most of a round trip. 256 keeps it sending
+/// through more of them: at 10 % loss each way the goodput bench went from a median of 67 % to 72 % of
+/// lossless, with lossless no slower. It is no larger because the receive window is 256, and
+/// because past it a burst outruns what the receiving transport holds for its application, which then
+/// drops the excess for the sender to retransmit even on a lossless network.
+const DATAGRAM_SEND_WINDOW: u32 = 256;
+
 impl Default for SessionConfig {
     fn default() -> SessionConfig {
         SessionConfig {
-            send_window: 128,
+            send_window: DATAGRAM_SEND_WINDOW,
             receive_window: 256,
             send_buffer: 4096,
             max_message: DEFAULT_LIMIT,
@@ -53,12 +63,38 @@ impl Default for SessionConfig {
 
 impl SessionConfig {
     /// Defaults for a byte stream such as TCP: the stream already retransmits, so the timer only has to
-    /// catch frames refused as damaged, and a larger minimum avoids spurious resends under load.
+    /// catch frames refused as damaged, and a larger minimum avoids spurious resends under load. Nothing
+    /// is lost on a stream, so the window need not outlast a loss as a datagram session's must: it keeps
+    /// 128.
     pub fn stream() -> SessionConfig {
         SessionConfig {
+            send_window: 128,
             min_rto: Duration::from_millis(500),
             initial_rto: Duration::from_secs(1),
             ..Self::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peer_with_the_same_defaults_takes_the_whole_send_window() {
+        // a receiver drops what lies beyond its receive window. The sender's window starts at its
+        // oldest unconfirmed packet, never past the receiver's next expected one, so a send window no
+        // larger than the receive window is never cut short.
+        for config in [SessionConfig::default(), SessionConfig::stream()] {
+            assert!(config.send_window <= config.receive_window, "{config:?}");
+        }
+    }
+
+    #[test]
+    fn a_stream_keeps_its_own_window_and_timer_bounds() {
+        let stream = SessionConfig::stream();
+        assert_eq!(stream.send_window, 128);
+        assert_eq!(stream.min_rto, Duration::from_millis(500));
+        assert_eq!(stream.initial_rto, Duration::from_secs(1));
     }
 }
