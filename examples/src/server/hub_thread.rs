@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chatproto::chat::{ClientId, Hub, Input, Link, Output, PasswordHasher, Receipt, Store};
 use chatproto::session::SharedMessage;
@@ -140,6 +140,10 @@ fn unix_ms() -> u64 {
 /// Outputs gathered in one step at most: the hub takes every input already queued (up to this many
 /// outputs) before it hands anything out.
 const STEP_OUTPUTS: usize = 16 * 1024;
+/// How long one step may go on taking inputs: what the first input of a step answers waits for the step
+/// to end. A store that syncs each write to disk takes longer than this per input, so it gets a step per
+/// input, as though there were no steps.
+const STEP_TIME: Duration = Duration::from_millis(1);
 
 fn run<S: Store, H: PasswordHasher>(mut hub: Hub<S, H>, mut inbox: mpsc::Receiver<ToHub>) {
     let mut step = Step {
@@ -152,12 +156,13 @@ fn run<S: Store, H: PasswordHasher>(mut hub: Hub<S, H>, mut inbox: mpsc::Receive
         // Every input already queued is handled before anything is handed out, so that a burst of
         // messages reaches each session as one burst: its task is woken once for all of them, and it
         // writes them at once.
+        let started = Instant::now();
         let mut inputs = 0;
         let mut next = Some(first);
         while let Some(message) = next {
             step.handle(&mut hub, message);
             inputs += 1;
-            next = if step.outputs.len() < STEP_OUTPUTS {
+            next = if step.outputs.len() < STEP_OUTPUTS && started.elapsed() < STEP_TIME {
                 inbox.try_recv().ok()
             } else {
                 None
