@@ -709,6 +709,10 @@ impl Session {
         release(&mut self.events);
         release(&mut self.keepalives);
         release(&mut self.awaiting_legacy);
+        // An emptied BTreeMap keeps its root node (most of a kilobyte).
+        if self.awaiting_app.is_empty() {
+            self.awaiting_app = BTreeMap::new();
+        }
         self.send.release_memory();
     }
 

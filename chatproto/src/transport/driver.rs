@@ -42,22 +42,38 @@ const RELEASE_AFTER: Duration = Duration::from_secs(1);
 pub(super) const WRITE_WITHIN: Duration = Duration::from_secs(10);
 
 /// What the application's handle asks of the task.
+///
+/// Kept to 16 bytes: tokio's channel holds its slots in blocks of 32, and keeps up to three spare blocks
+/// once it has been busy, so every byte here costs an idle session up to 128.
 pub(super) enum Command {
-    /// Messages to put into the session, in order; the burst comes back with their numbers once they are
-    /// all in (or one has failed), unless nobody waits for it (a relay).
-    Send(Box<Burst>, Option<oneshot::Sender<Box<Burst>>>),
-    /// One message relayed (see `SessionTransport::relay`), and the room it took on its way: the common
-    /// case of a relay to a session that is keeping up, without a burst to allocate.
-    Relay(Arc<SharedMessage>, usize),
+    /// Messages to put into the session, in order; the burst comes back through its `reply` with their
+    /// numbers once they are all in (or one has failed), unless nobody waits for it (a relay).
+    Send(Box<Burst>),
+    /// One message relayed (see `SessionTransport::relay` and `Relayer`): the common case of a relay to a
+    /// session that is keeping up, without a burst to allocate. It took [`relay_room`] on its way.
+    Relay(Arc<SharedMessage>),
     Confirm(u32),
     Close(oneshot::Sender<()>),
+}
+
+const _: () = assert!(std::mem::size_of::<Command>() == 16);
+
+/// Relayed text not yet in the session at most, in bytes (and one more per message, so that empty ones
+/// count too): `relay` does not wait for its burst to be taken in, so this is what bounds the relays on
+/// their way, and a relay that outruns its peer waits (backpressure, R-7.5).
+pub(super) const RELAY_IN_FLIGHT: usize = 256 * 1024;
+
+/// The room a relayed message takes on its way into the session: its text bytes, and one more so that
+/// empty messages count too; all of [`RELAY_IN_FLIGHT`] at most, so that even the longest can go.
+pub(super) fn relay_room(message: &SharedMessage) -> usize {
+    (message.message().text.len() + 1).min(RELAY_IN_FLIGHT)
 }
 
 impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Command::Send(burst, _) => f.debug_tuple("Send").field(burst).finish(),
-            Command::Relay(message, _) => f.debug_tuple("Relay").field(message).finish(),
+            Command::Send(burst) => f.debug_tuple("Send").field(burst).finish(),
+            Command::Relay(message) => f.debug_tuple("Relay").field(message).finish(),
             Command::Confirm(number) => f.debug_tuple("Confirm").field(number).finish(),
             Command::Close(_) => f.write_str("Close"),
         }
@@ -81,6 +97,8 @@ pub(super) struct Burst {
     pub(super) error: Option<SendError>,
     /// For a relay: the room it took on its way (see `SessionTransport::relay`), given back once it is in.
     pub(super) relay_room: usize,
+    /// Where the burst goes back once its messages are in; `None` for a relay, which nobody waits for.
+    pub(super) reply: Option<oneshot::Sender<Box<Burst>>>,
 }
 
 /// What the task hands the application.
@@ -372,11 +390,13 @@ impl Driver {
                     break;
                 }
             } else {
-                // Grown only for a frame there is.
+                // Grown only for a frame there is, and from one frame up (a plain push would make room
+                // for four): an idle session's keepalive answer then costs one frame's room, not four.
                 let mut frame = [0; FRAME_LEN];
                 if !self.session.poll_transmit_into(now, &mut frame) {
                     break;
                 }
+                out.reserve_exact(out.len().max(1));
                 out.push(frame);
             }
             taken += 1;
@@ -487,8 +507,14 @@ fn take(
     intake: &mut Intake,
 ) {
     match command {
-        Command::Send(burst, reply) => intake.pending = Some(Pending::Burst(burst, reply)),
-        Command::Relay(message, room) => intake.pending = Some(Pending::Relay(message, room)),
+        Command::Send(mut burst) => {
+            let reply = burst.reply.take();
+            intake.pending = Some(Pending::Burst(burst, reply));
+        }
+        Command::Relay(message) => {
+            let room = relay_room(&message);
+            intake.pending = Some(Pending::Relay(message, room));
+        }
         Command::Confirm(number) => session.confirm(number),
         Command::Close(done) => {
             closers.push(done);

@@ -15,16 +15,14 @@ use tokio::task::JoinHandle;
 use crate::fragment::Message;
 use crate::session::{Confirmations, Session, SharedMessage};
 
-use super::driver::{Burst, Command, Driver, ToApp, CHANNEL, WRITE_WITHIN};
+use super::driver::{
+    relay_room, Burst, Command, Driver, ToApp, CHANNEL, RELAY_IN_FLIGHT, WRITE_WITHIN,
+};
 use super::frames::{FrameReader, FrameWriter};
 use super::{Incoming, Relayer, Transport, TransportError};
 
 /// Messages a burst's buffers keep room for between bursts; a larger burst grows them again.
 const KEEP: usize = crate::session::IDLE_KEEP;
-/// Relayed text not yet in the session at most, in bytes (and one more per message, so that empty ones
-/// count too): `relay` does not wait for its burst to be taken in, so this is what bounds the relays on
-/// their way, and a relay that outruns its peer waits (backpressure, R-7.5).
-const RELAY_IN_FLIGHT: usize = 256 * 1024;
 
 /// A [`Transport`] whose session runs in a tokio task of its own.
 ///
@@ -74,10 +72,11 @@ impl SessionTransport {
     }
 
     /// Hands a burst to the task and waits until its messages are in the session.
-    async fn submit(&mut self, burst: Box<Burst>) -> Result<Box<Burst>, TransportError> {
+    async fn submit(&mut self, mut burst: Box<Burst>) -> Result<Box<Burst>, TransportError> {
         let (reply, answer) = oneshot::channel();
+        burst.reply = Some(reply);
         self.commands
-            .send(Command::Send(burst, Some(reply)))
+            .send(Command::Send(burst))
             .await
             .map_err(|_| TransportError::Closed)?;
         answer.await.map_err(|_| TransportError::Closed)
@@ -168,7 +167,7 @@ impl Transport for SessionTransport {
         if messages.is_empty() {
             return Ok(());
         }
-        let size: usize = messages.iter().map(|m| m.message().text.len() + 1).sum();
+        let size: usize = messages.iter().map(|m| relay_room(m)).sum();
         let room = size.min(RELAY_IN_FLIGHT);
         self.relay_room
             .acquire_many(u32::try_from(room).unwrap_or(u32::MAX))
@@ -178,18 +177,15 @@ impl Transport for SessionTransport {
         let command = if messages.len() == 1 {
             // The common case, a session keeping up: no burst to allocate.
             let message = messages.pop().ok_or(TransportError::Closed)?;
-            Command::Relay(message, room)
+            Command::Relay(message)
         } else {
             // Its own burst, since it does not come back: sized at once, two allocations.
-            Command::Send(
-                Box::new(Burst {
-                    shared: messages.drain(..).collect(),
-                    confirmations: Confirmations::Ignore,
-                    relay_room: room,
-                    ..Burst::default()
-                }),
-                None,
-            )
+            Command::Send(Box::new(Burst {
+                shared: messages.drain(..).collect(),
+                confirmations: Confirmations::Ignore,
+                relay_room: room,
+                ..Burst::default()
+            }))
         };
         self.commands
             .send(command)

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, Semaphore, TryAcquireError};
 
 use crate::session::SharedMessage;
 
-use super::driver::Command;
+use super::driver::{relay_room, Command};
 
 /// Queues relayed messages for one [`SessionTransport`](super::SessionTransport) without waiting: see
 /// [`Transport::relayer`](super::Transport::relayer). Cheap to clone; usable from any thread, inside a tokio
@@ -45,8 +45,8 @@ pub enum RelayError {
 impl Relayer {
     /// Queues `message` for the session, or says why not at once.
     pub fn try_relay(&self, message: Arc<SharedMessage>) -> Result<(), RelayError> {
-        // The same room as `Transport::relay` takes: text bytes, and one more so that empty messages count.
-        let room = message.message().text.len() + 1;
+        // The same room as `Transport::relay` takes.
+        let room = relay_room(&message);
         let permits = u32::try_from(room).map_err(|_| RelayError::Full)?;
         match self.relay_room.try_acquire_many(permits) {
             Ok(permit) => permit.forget(),
@@ -57,7 +57,7 @@ impl Relayer {
             self.relay_room.add_permits(room);
             return Err(RelayError::Closed);
         };
-        match commands.try_send(Command::Relay(message, room)) {
+        match commands.try_send(Command::Relay(message)) {
             Ok(()) => Ok(()),
             Err(error) => {
                 self.relay_room.add_permits(room);

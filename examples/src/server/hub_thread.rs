@@ -27,13 +27,17 @@ pub(super) enum ToHub {
 /// What the hub thread asks of a session.
 #[derive(Debug)]
 pub(super) enum ToSession {
-    /// A message, shared with every other session it goes to, so that it is encoded once. The receipt is
-    /// boxed to keep this small: tokio keeps a few blocks of an outbox's slots for reuse, and a slot the
-    /// size of a receipt would cost an idle session kilobytes.
-    Send(Arc<SharedMessage>, Option<Box<Receipt>>),
+    /// A message without a receipt, shared with every other session it goes to, so that it is encoded once.
+    Relay(Arc<SharedMessage>),
+    /// A message, and the receipt that answers its delivery; boxed together to keep this small.
+    Send(Box<(Arc<SharedMessage>, Receipt)>),
     Confirm(u32),
     Close,
 }
+
+// Kept to 16 bytes: tokio's channel holds its slots in blocks of 32, and keeps up to three spare blocks
+// once it has been busy, so every byte here costs an idle session up to 128.
+const _: () = assert!(std::mem::size_of::<ToSession>() == 16);
 
 /// The hub thread's way to one session.
 #[derive(Debug)]
@@ -60,7 +64,7 @@ impl Outbox {
         // sent through the session task are still on their way: it must not overtake them. While that
         // queue is full, the message takes the session task's way, which waits for room, and so do those
         // after it until the task has caught up; only a session whose outbox fills too is cut off.
-        if let (ToSession::Send(message, None), Some(relayer)) = (&command, &self.relayer) {
+        if let (ToSession::Relay(message), Some(relayer)) = (&command, &self.relayer) {
             if self.via_task.load(Ordering::Acquire) == 0 {
                 match relayer.try_relay(Arc::clone(message)) {
                     Ok(()) => return Ok(()),
@@ -101,7 +105,8 @@ impl ToSession {
     /// The text bytes it queues, counted against [`OUTBOX_BYTES`].
     pub(super) fn text_bytes(&self) -> usize {
         match self {
-            ToSession::Send(message, _) => message.message().text.len(),
+            ToSession::Relay(message) => message.message().text.len(),
+            ToSession::Send(send) => send.0.message().text.len(),
             ToSession::Confirm(_) | ToSession::Close => 0,
         }
     }
@@ -211,10 +216,14 @@ impl Step {
                     to,
                     message,
                     receipt,
-                } => (
-                    to,
-                    ToSession::Send(self.shared.wrap(message), receipt.map(Box::new)),
-                ),
+                } => {
+                    let message = self.shared.wrap(message);
+                    let command = match receipt {
+                        Some(receipt) => ToSession::Send(Box::new((message, receipt))),
+                        None => ToSession::Relay(message),
+                    };
+                    (to, command)
+                }
                 Output::Confirm { client, number } => (client, ToSession::Confirm(number)),
                 Output::Close(client) => (client, ToSession::Close),
             };

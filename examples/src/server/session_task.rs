@@ -126,7 +126,7 @@ struct SessionTask<T> {
     /// Messages gathered for the next burst, the receipt of each, and then their numbers. Kept from burst
     /// to burst, so that sending allocates nothing once they have grown.
     burst: Vec<Arc<SharedMessage>>,
-    burst_receipts: Vec<Option<Box<Receipt>>>,
+    burst_receipts: Vec<Option<Receipt>>,
     numbers: Vec<u32>,
     /// What the client sent, taken a burst at a time.
     incoming: Vec<Incoming>,
@@ -163,9 +163,14 @@ impl<T: Transport> SessionTask<T> {
             *taken += 1;
             self.burst_bytes += command.text_bytes();
             match command {
-                ToSession::Send(message, receipt) => {
+                ToSession::Relay(message) => {
                     self.burst.push(message);
-                    self.burst_receipts.push(receipt);
+                    self.burst_receipts.push(None);
+                }
+                ToSession::Send(send) => {
+                    let (message, receipt) = *send;
+                    self.burst.push(message);
+                    self.burst_receipts.push(Some(receipt));
                 }
                 // A CONFIRM goes out ahead of the data frames of the same write whatever the order here,
                 // so it need not wait for the burst.
@@ -227,7 +232,7 @@ impl<T: Transport> SessionTask<T> {
         for (number, receipt) in self.numbers.drain(..).zip(self.burst_receipts.drain(..)) {
             // Legacy sessions number nothing: there is nothing to confirm a receipt by.
             if let (Some(receipt), true) = (receipt, number != 0) {
-                self.receipts.insert(number, *receipt);
+                self.receipts.insert(number, receipt);
                 if self.receipts.len() > MAX_RECEIPTS {
                     self.receipts.pop_first();
                 }
