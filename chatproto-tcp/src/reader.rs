@@ -6,8 +6,8 @@ use chatproto::transport::{FrameBatch, FrameReader, TransportError};
 use chatproto::FRAME_LEN;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-/// Frames of room a quiet connection reads into: a keepalive and its answer, or a short message. A read is
-/// always pending, so this is what every idle connection holds.
+/// Frames of room a quiet connection reads into once bytes arrive: a keepalive and its answer, or a short
+/// message. An idle connection, whose buffer has been released, holds none while it waits.
 const QUIET_FRAMES: usize = 2;
 /// Frames of room at most: under load, a good burst per read system call.
 const BURST_FRAMES: usize = 64;
@@ -15,8 +15,9 @@ const BURST_FRAMES: usize = 64;
 /// Reads frames from a byte stream (any `AsyncRead`; a TCP read half in practice).
 ///
 /// The buffer starts empty and grows only while reads fill it: each read that fills all the room it had
-/// doubles the room for the next, up to 64 frames. [`FrameReader::release_idle_memory`] gives back what a
-/// burst grew, keeping a buffer of the quiet size (2 frames), which the next read would allocate again.
+/// doubles the room for the next, up to 64 frames. [`FrameReader::release_idle_memory`] frees it (keeping
+/// only a partial frame, if a peer stopped in one); a read with no buffer waits for the first bytes in a
+/// frame's room on the stack and makes the buffer once they come, so an idle connection holds none.
 #[derive(Debug)]
 pub struct TcpFrameReader<R> {
     stream: R,
@@ -56,6 +57,19 @@ impl<R: AsyncRead + Unpin + Send> FrameReader for TcpFrameReader<R> {
             }
             // Less than a frame is buffered here. Once the room is there it is reused: `reserve` moves
             // the partial frame to the front of the allocation rather than allocating again.
+            if self.buf.capacity() == 0 {
+                // Idle (nothing read yet, or the buffer was released): wait for the first bytes without a
+                // buffer on the heap, since a read is always pending and an idle connection would keep one
+                // for nothing. They come in here and are copied into a buffer made then.
+                let mut first = [0; FRAME_LEN];
+                let read = self.stream.read(&mut first).await?;
+                if read == 0 {
+                    return Ok(false);
+                }
+                self.buf.reserve(self.room * FRAME_LEN);
+                self.buf.extend_from_slice(&first[..read]);
+                continue;
+            }
             let wanted = self.room * FRAME_LEN;
             if self.buf.capacity() < wanted {
                 self.buf.reserve(wanted - self.buf.len());
@@ -77,21 +91,14 @@ impl<R: AsyncRead + Unpin + Send> FrameReader for TcpFrameReader<R> {
     }
 
     fn release_idle_memory(&mut self) {
-        // The buffer outgrows the quiet size only after the room has grown (`capacity` counts from the
-        // first unread byte, so it can look small in a large allocation).
-        let grown = self.room > QUIET_FRAMES || self.buf.capacity() > QUIET_FRAMES * FRAME_LEN;
         self.room = QUIET_FRAMES;
-        // A buffer of the quiet size is kept: the next read, which the session starts at once, would
-        // allocate it again.
-        if grown {
-            // A peer that stopped mid-frame keeps its partial frame (at most 336 bytes), not the burst's
-            // buffer around it.
-            self.buf = if self.buf.is_empty() {
-                BytesMut::new()
-            } else {
-                BytesMut::from(&self.buf[..])
-            };
-        }
+        // An empty buffer is freed: the next read waits without one. A peer that stopped mid-frame keeps
+        // its partial frame (at most 336 bytes), not the buffer around it.
+        self.buf = if self.buf.is_empty() {
+            BytesMut::new()
+        } else {
+            BytesMut::from(&self.buf[..])
+        };
     }
 }
 

@@ -36,7 +36,7 @@ pub struct SessionTransport {
     peer: Option<SocketAddr>,
     task: JoinHandle<()>,
     /// The buffers of the last burst, kept for the next.
-    spare: Box<Burst>,
+    spare: Option<Box<Burst>>,
     /// Room for relayed bursts on their way to the session; the task gives it back as it takes them in.
     relay_room: Arc<Semaphore>,
     /// The error that ended the task, met by `recv_many` behind items it returned first.
@@ -65,7 +65,8 @@ impl SessionTransport {
             incoming,
             peer,
             task,
-            spare: Box::default(),
+            // Made at the first send: a session that only relays, as most of a server's do, never needs it.
+            spare: None,
             relay_room,
             failed: None,
         }
@@ -84,7 +85,7 @@ impl SessionTransport {
 
     /// Sends one message, put into the burst by `put`.
     async fn send_one(&mut self, put: impl FnOnce(&mut Burst)) -> Result<u32, TransportError> {
-        let mut burst = std::mem::take(&mut self.spare);
+        let mut burst = self.spare.take().unwrap_or_default();
         put(&mut burst);
         let mut burst = self.submit(burst).await?;
         let result = match (burst.error.take(), burst.numbers.first()) {
@@ -109,7 +110,7 @@ impl SessionTransport {
         if burst.numbers.capacity() > KEEP {
             burst.numbers = Vec::new();
         }
-        self.spare = burst;
+        self.spare = Some(burst);
     }
 }
 
@@ -150,7 +151,7 @@ impl Transport for SessionTransport {
         if messages.is_empty() {
             return Ok(());
         }
-        let mut burst = std::mem::take(&mut self.spare);
+        let mut burst = self.spare.take().unwrap_or_default();
         burst.shared.extend(messages.drain(..));
         burst.numbers.reserve(burst.shared.len());
         let mut burst = self.submit(burst).await?;

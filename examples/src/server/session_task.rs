@@ -26,12 +26,11 @@ const CLOSE_WITHIN: Duration = Duration::from_secs(2);
 const SEND_WITHIN: Duration = Duration::from_secs(10);
 /// Commands carried out, or items taken from the client, in one go at most: each side gets its turn.
 const BURST: usize = 256;
-/// Messages the burst buffers keep room for between bursts.
-const KEEP: usize = 16;
 
-/// Frees `buffer`, emptied, if it has room for more than [`KEEP`] items.
+/// Frees `buffer` once emptied. Bursts through this task are rare (relays go straight to the transport),
+/// and most sessions are idle most of the time: keeping room between bursts would cost every one of them.
 fn release<T>(buffer: &mut Vec<T>) {
-    if buffer.is_empty() && buffer.capacity() > KEEP {
+    if buffer.is_empty() && buffer.capacity() > 0 {
         *buffer = Vec::new();
     }
 }
@@ -285,7 +284,9 @@ impl<T: Transport> SessionTask<T> {
                 return Step::Stop;
             }
         }
-        release(&mut self.incoming);
+        // Freed, not kept: what a client sends is rare beside what it is sent, and an idle session (most
+        // of them) would otherwise keep room for messages for ever.
+        self.incoming = Vec::new();
         Step::Go
     }
 }
