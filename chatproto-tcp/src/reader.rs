@@ -22,6 +22,9 @@ const BURST_FRAMES: usize = 64;
 pub struct TcpFrameReader<R> {
     stream: R,
     buf: BytesMut,
+    /// Whether `buf` holds no allocation (new, or freed while quiet). Not `capacity() == 0`: that is also
+    /// the case of a full buffer read to its end, which keeps its allocation for the next read.
+    unallocated: bool,
     /// Frames of room the next read makes, from `QUIET_FRAMES` to `BURST_FRAMES`.
     room: usize,
 }
@@ -32,6 +35,7 @@ impl<R> TcpFrameReader<R> {
         TcpFrameReader {
             stream,
             buf: BytesMut::new(),
+            unallocated: true,
             room: QUIET_FRAMES,
         }
     }
@@ -57,7 +61,7 @@ impl<R: AsyncRead + Unpin + Send> FrameReader for TcpFrameReader<R> {
             }
             // Less than a frame is buffered here. Once the room is there it is reused: `reserve` moves
             // the partial frame to the front of the allocation rather than allocating again.
-            if self.buf.capacity() == 0 {
+            if self.unallocated {
                 // Idle (nothing read yet, or the buffer was released): wait for the first bytes without a
                 // buffer on the heap, since a read is always pending and an idle connection would keep one
                 // for nothing. They come in here and are copied into a buffer made then.
@@ -68,6 +72,7 @@ impl<R: AsyncRead + Unpin + Send> FrameReader for TcpFrameReader<R> {
                 }
                 self.buf.reserve(self.room * FRAME_LEN);
                 self.buf.extend_from_slice(&first[..read]);
+                self.unallocated = false;
                 continue;
             }
             let wanted = self.room * FRAME_LEN;
@@ -94,7 +99,8 @@ impl<R: AsyncRead + Unpin + Send> FrameReader for TcpFrameReader<R> {
         self.room = QUIET_FRAMES;
         // An empty buffer is freed: the next read waits without one. A peer that stopped mid-frame keeps
         // its partial frame (at most 336 bytes), not the buffer around it.
-        self.buf = if self.buf.is_empty() {
+        self.unallocated = self.buf.is_empty();
+        self.buf = if self.unallocated {
             BytesMut::new()
         } else {
             BytesMut::from(&self.buf[..])
