@@ -15,13 +15,11 @@ fn pair(now: Instant, delay: Duration) -> (Session, Session) {
         SessionConfig::default(),
         now,
     );
-    let mut receiver = Session::new(
-        Role::Client,
-        Some(Dialect::V5),
-        SessionConfig::default(),
-        now,
-    );
-    receiver.set_confirm_delay(delay);
+    let config = SessionConfig {
+        confirm_delay: delay,
+        ..SessionConfig::default()
+    };
+    let receiver = Session::new(Role::Client, Some(Dialect::V5), config, now);
     (sender, receiver)
 }
 
@@ -101,15 +99,12 @@ fn delayed_confirms_lose_nothing_through_a_hostile_network() {
     const COUNT: usize = 2_000;
     for seed in 0..4 {
         let start = Instant::now();
-        let mut a = Session::new(
-            Role::Client,
-            Some(Dialect::V5),
-            SessionConfig::default(),
-            start,
-        );
-        let mut b = Session::new(Role::Server, None, SessionConfig::default(), start);
-        a.set_confirm_delay(MAX_CONFIRM_DELAY);
-        b.set_confirm_delay(MAX_CONFIRM_DELAY);
+        let config = SessionConfig {
+            confirm_delay: MAX_CONFIRM_DELAY,
+            ..SessionConfig::default()
+        };
+        let a = Session::new(Role::Client, Some(Dialect::V5), config.clone(), start);
+        let b = Session::new(Role::Server, None, config, start);
         let network = FaultConfig::hostile(Duration::from_millis(5));
         let mut pair = SimPair::new(a, b, network, seed, start);
         let (mut sent, mut next) = (0, 0);

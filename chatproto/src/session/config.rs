@@ -32,6 +32,12 @@ pub struct SessionConfig {
     /// [`Session::confirm`](super::Session::confirm), not on arrival: a server that must store a message
     /// before confirming it sets this. Off by default.
     pub defer_confirm: bool,
+    /// How long CONFIRM and RESEND frames may wait so that several go out in one write: at most
+    /// [`MAX_CONFIRM_DELAY`](super::MAX_CONFIRM_DELAY) (a longer one is cut to it), and 16 waiting go at
+    /// once. A client over a byte stream that receives far more than it sends saves a write per message,
+    /// and its server a read; the RTO absorbs the delay. Zero by default: they go as soon as they
+    /// are polled. v4 sessions never wait.
+    pub confirm_delay: Duration,
 }
 
 /// A datagram session's send window. A lost packet holds the window at its number for about two
@@ -57,6 +63,7 @@ impl Default for SessionConfig {
             keepalive_interval: Duration::from_secs(2),
             dead_after: Duration::from_secs(10),
             defer_confirm: false,
+            confirm_delay: Duration::ZERO,
         }
     }
 }

@@ -33,7 +33,7 @@ const MAX_CONTROL: usize = 1024;
 /// The longest a session lets CONFIRM and RESEND frames wait to go out together.
 pub const MAX_CONFIRM_DELAY: Duration = Duration::from_millis(20);
 
-/// Control frames held back at most by a confirmation delay (see `Session::set_confirm_delay`): with this
+/// Control frames held back at most by a confirmation delay (`SessionConfig::confirm_delay`): with this
 /// many waiting they go at once.
 const HOLD_CONTROL: usize = 16;
 
@@ -81,8 +81,7 @@ pub struct Session {
     reassembler: Reassembler,
     /// CONFIRM, RESEND and, in v4, data frames, in the order they go out.
     control: VecDeque<[u8; FRAME_LEN]>,
-    /// How long v5 control frames may wait to go out together, and when the oldest waiting must go.
-    confirm_delay: Duration,
+    /// When the oldest control frame held back by `SessionConfig::confirm_delay` must go.
     control_due: Option<Instant>,
     /// v4: the last data frame sent, for RESEND.
     /// Boxed: v5 sessions, most of them, never use it, and inline it would make every session a third
@@ -128,7 +127,6 @@ impl Session {
             reassembler: Reassembler::new(config.max_message),
             config,
             control: VecDeque::new(),
-            confirm_delay: Duration::ZERO,
             control_due: None,
             legacy_last: None,
             events: VecDeque::new(),
@@ -314,14 +312,6 @@ impl Session {
     /// its own, has succeeded.
     pub fn set_dead_after(&mut self, limit: std::time::Duration) {
         self.config.dead_after = limit;
-    }
-
-    /// Lets CONFIRM and RESEND frames wait up to `delay` (at most [`MAX_CONFIRM_DELAY`]) so that several
-    /// go out in one write; 16 waiting go at once. A client over a byte stream that receives more
-    /// than it sends saves a write per message, and its server a read; the RTO absorbs the delay.
-    /// Zero, the default, sends them as soon as they are polled. v4 sessions never wait.
-    pub fn set_confirm_delay(&mut self, delay: Duration) {
-        self.confirm_delay = delay.min(MAX_CONFIRM_DELAY);
     }
 
     /// Stops accepting messages. The session closes once everything sent is confirmed.
@@ -592,14 +582,15 @@ impl Session {
         if self.control.len() >= MAX_CONTROL {
             self.control.pop_front();
         }
-        if self.control.is_empty() && !self.confirm_delay.is_zero() {
+        let delay = self.config.confirm_delay.min(MAX_CONFIRM_DELAY);
+        if self.control.is_empty() && !delay.is_zero() {
             // `last_heard` is the time of the frame being answered, or close to it.
-            self.control_due = Some(self.last_heard + self.confirm_delay);
+            self.control_due = Some(self.last_heard + delay);
         }
         self.control.push_back(frame);
     }
 
-    /// Whether the control frames waiting may go now (see `set_confirm_delay`).
+    /// Whether the control frames waiting may go now (see `SessionConfig::confirm_delay`).
     fn control_may_go(&self, now: Instant) -> bool {
         self.control_due.is_none_or(|due| due <= now)
             || self.control.len() >= HOLD_CONTROL

@@ -69,15 +69,13 @@ impl DirectTcp {
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connection timed out"))??;
         // Frames are written whole, a burst at a time: Nagle's algorithm would only delay them.
         stream.set_nodelay(true)?;
-        let mut session = Session::new(
-            Role::Client,
-            Some(dialect),
-            SessionConfig::stream(),
-            Instant::now(),
-        );
         // A load client receives far more than it sends: its CONFIRMs go several to a write, which
         // saves the server a read for each.
-        session.set_confirm_delay(MAX_CONFIRM_DELAY);
+        let config = SessionConfig {
+            confirm_delay: MAX_CONFIRM_DELAY,
+            ..SessionConfig::stream()
+        };
+        let session = Session::new(Role::Client, Some(dialect), config, Instant::now());
         Ok(DirectTcp {
             stream,
             session,

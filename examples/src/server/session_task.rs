@@ -153,10 +153,13 @@ impl<T: Transport> SessionTask<T> {
     /// as one burst.
     /// Counts in `taken` the commands it took.
     async fn carry_out(&mut self, first: ToSession, taken: &mut usize) -> Step {
-        // Room for what is queued, at once, rather than growing message by message.
-        let queued = BURST.min(self.commands.len() + 1);
-        self.burst.reserve(queued);
-        self.burst_receipts.reserve(queued);
+        // Room for what is queued, at once, rather than growing message by message; none for a confirmation
+        // (most of what comes this way), which needs none.
+        if matches!(first, ToSession::Relay(_) | ToSession::Send(_)) {
+            let queued = BURST.min(self.commands.len() + 1);
+            self.burst.reserve(queued);
+            self.burst_receipts.reserve(queued);
+        }
         let mut next = Some(first);
         while let Some(command) = next {
             *taken += 1;
